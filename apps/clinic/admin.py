@@ -1,0 +1,112 @@
+"""Admin (pt-BR). Status changes go through the services, never a bare save."""
+
+from django.contrib import admin, messages
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
+
+from . import services
+from .models import Agendamento, Atendimento, Dentista, HistoricoStatus, Paciente
+
+
+@admin.register(Paciente)
+class PacienteAdmin(admin.ModelAdmin):
+    list_display = ("nome", "cpf", "telefone", "email")
+    search_fields = ("nome", "cpf")
+    readonly_fields = ("id_externo", "created_at", "updated_at")
+
+
+@admin.register(Dentista)
+class DentistaAdmin(admin.ModelAdmin):
+    list_display = ("nome", "cro", "usuario", "ativo")
+    list_filter = ("ativo",)
+    search_fields = ("nome", "cro")
+
+
+class HistoricoStatusInline(admin.TabularInline):
+    model = HistoricoStatus
+    extra = 0
+    can_delete = False
+    fields = ("registrado_em", "status_anterior", "status_novo", "ator", "motivo")
+    readonly_fields = fields
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AtendimentoInline(admin.StackedInline):
+    model = Atendimento
+    extra = 0
+    can_delete = False
+    readonly_fields = ("origem", "created_at", "updated_at")
+
+
+@admin.register(Agendamento)
+class AgendamentoAdmin(admin.ModelAdmin):
+    list_display = ("id", "data_hora", "fim", "paciente", "dentista", "status", "active")
+    list_filter = ("status", "active", "dentista")
+    date_hierarchy = "data_hora"
+    search_fields = ("paciente__nome", "dentista__nome")
+    autocomplete_fields = ("paciente", "dentista")
+    readonly_fields = ("fim", "status", "active", "id_externo", "created_at", "updated_at")
+    list_select_related = ("paciente", "dentista")
+    inlines = [AtendimentoInline, HistoricoStatusInline]
+    actions = ["finalizar_vencidos"]
+
+    def save_model(self, request, obj, form, change):
+        if change:
+            obj.save()
+            return
+        # New bookings go through the service, which writes the history.
+        novo = services.agendamento_criar(
+            paciente=obj.paciente,
+            dentista=obj.dentista,
+            data_hora=obj.data_hora,
+            duracao_minutos=obj.duracao_minutos,
+            observacoes=obj.observacoes,
+            usuario=request.user,
+        )
+        obj.pk = novo.pk
+        obj._state = novo._state
+
+    @admin.action(description=_("Finalizar agora os selecionados que já terminaram"))
+    def finalizar_vencidos(self, request, queryset):
+        now = timezone.now()
+        fechados = sum(
+            1 for ag in queryset if services.executar_finalizacao(ag, now=now) is not None
+        )
+        self.message_user(
+            request,
+            ngettext(
+                "%d agendamento finalizado.", "%d agendamentos finalizados.", fechados
+            ) % fechados,
+            messages.SUCCESS,
+        )
+
+
+@admin.register(Atendimento)
+class AtendimentoAdmin(admin.ModelAdmin):
+    list_display = ("id", "agendamento", "origem", "created_at")
+    list_filter = ("origem",)
+    readonly_fields = ("origem", "created_at", "updated_at")
+    raw_id_fields = ("agendamento",)
+
+
+@admin.register(HistoricoStatus)
+class HistoricoStatusAdmin(admin.ModelAdmin):
+    list_display = ("agendamento", "status_anterior", "status_novo", "registrado_em", "ator")
+    list_filter = ("status_novo",)
+    raw_id_fields = ("agendamento",)
+
+    # Append-only: visible, never editable.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -1,0 +1,304 @@
+"""The clinic's data: patients, dentists, appointments, visit records, history.
+
+Invariants that must never be false live here as database constraints; the
+rules that move an appointment from one status to another live in
+``services.py`` (the only writer of ``status``/``active``).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import NotSupportedError, models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+from localflavor.br.validators import BRCPFValidator
+
+DURACAO_MINIMA_MINUTOS = 5
+DURACAO_MAXIMA_MINUTOS = 480
+
+
+class FimAgendamento(models.Func):
+    """SQL for ``data_hora + duracao_minutos`` (an aware end datetime).
+
+    Used as the expression of the stored generated column ``Agendamento.fim``,
+    so the database keeps the end in step with the start and duration even
+    when ``data_hora`` is changed by raw SQL.
+
+    PostgreSQL requires an IMMUTABLE expression in a generated column, and
+    ``timestamptz + interval`` is only STABLE (it depends on the session's
+    time zone for day-sized intervals). Going through UTC wall-clock time
+    (``timezone('UTC', ...)``, immutable) gives the same instant immutably.
+    SQLite stores aware datetimes as UTC text, and ``strftime`` with a
+    modifier is deterministic, which generated columns allow.
+    """
+
+    output_field = models.DateTimeField()
+
+    def __init__(self, inicio: str = "data_hora", minutos: str = "duracao_minutos") -> None:
+        super().__init__(models.F(inicio), models.F(minutos))
+
+    def as_sql(self, compiler, connection, **extra_context):
+        raise NotSupportedError("Agendamento.fim is implemented for PostgreSQL and SQLite only.")
+
+    def as_postgresql(self, compiler, connection, **extra_context):
+        inicio, minutos = (compiler.compile(e) for e in self.get_source_expressions())
+        sql = (
+            f"((({inicio[0]}) AT TIME ZONE 'UTC') + make_interval(mins => {minutos[0]}))"
+            " AT TIME ZONE 'UTC'"
+        )
+        return sql, (*inicio[1], *minutos[1])
+
+    def as_sqlite(self, compiler, connection, **extra_context):
+        inicio, minutos = (compiler.compile(e) for e in self.get_source_expressions())
+        sql = f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {inicio[0]}, '+' || {minutos[0]} || ' minutes')"
+        return sql, (*inicio[1], *minutos[1])
+
+
+class Paciente(models.Model):
+    """A patient. Personal data under the LGPD: never logged, never in errors."""
+
+    nome = models.CharField(_("nome"), max_length=200)
+    cpf = models.CharField(
+        _("CPF"),
+        max_length=11,
+        null=True,
+        blank=True,
+        unique=True,
+        validators=[BRCPFValidator()],
+        help_text=_("Somente os 11 dígitos."),
+    )
+    data_nascimento = models.DateField(_("data de nascimento"), null=True, blank=True)
+    telefone = models.CharField(_("telefone"), max_length=20, blank=True)
+    email = models.EmailField(_("e-mail"), blank=True)
+    # Identifier in the system the row was imported from (e.g. PatientId of
+    # the "Medical Appointment No Shows" data set); makes imports re-runnable.
+    id_externo = models.CharField(
+        _("identificador externo"), max_length=64, null=True, blank=True, unique=True
+    )
+    created_at = models.DateTimeField(_("criado em"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("atualizado em"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("paciente")
+        verbose_name_plural = _("pacientes")
+        ordering = ["nome", "id"]
+
+    def __str__(self) -> str:
+        return self.nome
+
+
+class Dentista(models.Model):
+    """A dentist who sees patients; ``usuario`` is the optional login."""
+
+    nome = models.CharField(_("nome"), max_length=200)
+    cro = models.CharField(
+        _("CRO"), max_length=30, blank=True, help_text=_("Ex.: CRO-SP 12345")
+    )
+    usuario = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("usuário"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="dentista",
+    )
+    ativo = models.BooleanField(_("ativo"), default=True)
+    created_at = models.DateTimeField(_("criado em"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("atualizado em"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("dentista")
+        verbose_name_plural = _("dentistas")
+        ordering = ["nome", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.nome} ({self.cro})" if self.cro else self.nome
+
+
+class Agendamento(models.Model):
+    """An appointment: a patient with a dentist from ``data_hora`` to ``fim``.
+
+    ``active`` is true exactly while the appointment is open (agendado or
+    confirmado); a check constraint makes any other combination impossible.
+    """
+
+    class Status(models.TextChoices):
+        AGENDADO = "agendado", _("Agendado")
+        CONFIRMADO = "confirmado", _("Confirmado")
+        CONCLUIDO = "concluido", _("Concluído")
+        FALTOU = "faltou", _("Faltou")
+        CANCELADO = "cancelado", _("Cancelado")
+
+    STATUS_ABERTOS = (Status.AGENDADO, Status.CONFIRMADO)
+    STATUS_FECHADOS = (Status.CONCLUIDO, Status.FALTOU, Status.CANCELADO)
+
+    paciente = models.ForeignKey(
+        Paciente, verbose_name=_("paciente"), on_delete=models.PROTECT,
+        related_name="agendamentos",
+        db_index=False,  # covered by agendamento_paciente_dh_idx
+    )
+    dentista = models.ForeignKey(
+        Dentista, verbose_name=_("dentista"), on_delete=models.PROTECT,
+        related_name="agendamentos",
+        db_index=False,  # covered by agendamento_dentista_dh_idx
+    )
+    data_hora = models.DateTimeField(_("data e hora de início"))
+    duracao_minutos = models.PositiveSmallIntegerField(
+        _("duração (minutos)"),
+        default=30,
+        validators=[
+            MinValueValidator(DURACAO_MINIMA_MINUTOS),
+            MaxValueValidator(DURACAO_MAXIMA_MINUTOS),
+        ],
+    )
+    # Computed and stored by the database from data_hora + duracao_minutos, so
+    # it can never go stale, not even after a raw SQL UPDATE of data_hora.
+    fim = models.GeneratedField(
+        verbose_name=_("fim"),
+        expression=FimAgendamento(),
+        output_field=models.DateTimeField(),
+        db_persist=True,
+    )
+    observacoes = models.TextField(_("observações"), blank=True)
+    status = models.CharField(
+        _("situação"), max_length=12, choices=Status.choices, default=Status.AGENDADO
+    )
+    active = models.BooleanField(_("em aberto"), default=True, editable=False)
+    # Identifier in the system the row was imported from (AppointmentID).
+    id_externo = models.CharField(
+        _("identificador externo"), max_length=64, null=True, blank=True, unique=True
+    )
+    created_at = models.DateTimeField(_("criado em"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("atualizado em"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("agendamento")
+        verbose_name_plural = _("agendamentos")
+        ordering = ["data_hora", "id"]
+        constraints = [
+            models.CheckConstraint(
+                name="agendamento_active_sse_status_aberto",
+                condition=(
+                    Q(active=True, status__in=["agendado", "confirmado"])
+                    | Q(active=False, status__in=["concluido", "faltou", "cancelado"])
+                ),
+                violation_error_message=_(
+                    "Um agendamento está em aberto exatamente quando agendado ou confirmado."
+                ),
+            ),
+            models.CheckConstraint(
+                name="agendamento_duracao_entre_5_e_480",
+                condition=Q(duracao_minutos__gte=DURACAO_MINIMA_MINUTOS)
+                & Q(duracao_minutos__lte=DURACAO_MAXIMA_MINUTOS),
+                violation_error_message=_("A duração deve ficar entre 5 e 480 minutos."),
+            ),
+        ]
+        indexes = [
+            # Serves the closing sweep (selectors.agendamentos_vencidos):
+            #   WHERE active AND fim < :limite ORDER BY fim, id LIMIT :lote
+            # Partial, so it holds only open appointments: an idle sweep costs
+            # the same on a thousand rows of history as on ten million.
+            models.Index(
+                fields=["fim", "id"],
+                condition=Q(active=True),
+                name="agendamento_aberto_fim_idx",
+            ),
+            # The schedule: a dentist's agenda by time.
+            models.Index(fields=["dentista", "data_hora"], name="agendamento_dentista_dh_idx"),
+            models.Index(fields=["paciente", "data_hora"], name="agendamento_paciente_dh_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Agendamento #{self.pk}"
+
+    @property
+    def fim_calculado(self):
+        """End of the appointment (aware datetime) computed from the fields in memory.
+
+        Unlike ``fim``, which the database fills in on save, this is right
+        for an unsaved or just-edited instance.
+        """
+        return self.data_hora + timedelta(minutes=self.duracao_minutos)
+
+
+class Atendimento(models.Model):
+    """The visit record of a concluded appointment: at most one per appointment."""
+
+    class Origem(models.TextChoices):
+        MANUAL = "manual", _("Manual")
+        AUTOMATICO = "automatico", _("Automático")
+
+    agendamento = models.OneToOneField(
+        Agendamento,
+        verbose_name=_("agendamento"),
+        on_delete=models.PROTECT,
+        related_name="atendimento",
+    )
+    diagnostico = models.TextField(_("diagnóstico"), blank=True)
+    tratamento_realizado = models.TextField(_("tratamento realizado"), blank=True)
+    origem = models.CharField(
+        _("origem"), max_length=12, choices=Origem.choices, default=Origem.MANUAL
+    )
+    created_at = models.DateTimeField(_("criado em"), auto_now_add=True)
+    updated_at = models.DateTimeField(_("atualizado em"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("atendimento")
+        verbose_name_plural = _("atendimentos")
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"Atendimento #{self.pk} (agendamento #{self.agendamento_id})"
+
+
+class HistoricoStatus(models.Model):
+    """One status transition of an appointment. Append-only.
+
+    The actor is a user, or the system (``usuario`` empty), in which case
+    ``task_id`` holds the Celery task id when a task did it.
+    """
+
+    agendamento = models.ForeignKey(
+        Agendamento, verbose_name=_("agendamento"), on_delete=models.CASCADE,
+        related_name="historico",
+    )
+    status_anterior = models.CharField(
+        _("situação anterior"), max_length=12, blank=True, choices=Agendamento.Status.choices
+    )
+    status_novo = models.CharField(
+        _("nova situação"), max_length=12, choices=Agendamento.Status.choices
+    )
+    registrado_em = models.DateTimeField(_("registrado em"))
+    usuario = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("usuário"), on_delete=models.PROTECT,
+        null=True, blank=True, related_name="+",
+    )
+    task_id = models.CharField(_("tarefa Celery"), max_length=64, blank=True)
+    motivo = models.TextField(_("motivo"), blank=True)
+
+    class Meta:
+        verbose_name = _("histórico de situação")
+        verbose_name_plural = _("históricos de situação")
+        ordering = ["registrado_em", "id"]
+        indexes = [models.Index(fields=["agendamento", "registrado_em"], name="historico_ag_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.status_anterior or '—'} → {self.status_novo}"
+
+    @property
+    def ator(self) -> str:
+        """Who made the transition: the username, or "sistema" plus the task id."""
+        if self.usuario_id:
+            return str(self.usuario)
+        return f"sistema ({self.task_id})" if self.task_id else "sistema"
+
+    def save(self, *args, **kwargs):
+        if self.pk is not None and not self._state.adding:
+            raise TypeError("HistoricoStatus is append-only: rows are never updated.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("HistoricoStatus is append-only: rows are never deleted.")
