@@ -53,7 +53,13 @@ class FimAgendamento(models.Func):
 
     def as_sqlite(self, compiler, connection, **extra_context):
         inicio, minutos = (compiler.compile(e) for e in self.get_source_expressions())
-        sql = f"strftime('%%Y-%%m-%%d %%H:%%M:%%f', {inicio[0]}, '+' || {minutos[0]} || ' minutes')"
+        # Whole seconds from strftime, then the start's own fraction (Django
+        # stores "YYYY-MM-DD HH:MM:SS[.ffffff]"): microseconds are kept and the
+        # text compares correctly with Django's own datetime parameters.
+        sql = (
+            f"strftime('%%Y-%%m-%%d %%H:%%M:%%S', {inicio[0]}, '+' || {minutos[0]} || ' minutes')"
+            f" || substr({inicio[0]}, 20)"
+        )
         return sql, (*inicio[1], *minutos[1])
 
 

@@ -1,0 +1,59 @@
+"""``python manage.py demo``: demo login and appointments on an empty database."""
+
+import secrets
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.utils import timezone
+
+from apps.clinic import services
+from apps.clinic.models import Agendamento, Dentista, Paciente
+
+
+class Command(BaseCommand):
+    help = (
+        "Em um banco vazio (sem usuários nem agendamentos), cria um login de demonstração "
+        "e alguns agendamentos, três deles já encerrados, para ver o fechamento automático. "
+        "Não faz nada em um banco que já tem dados."
+    )
+
+    def handle(self, *args, **options):
+        User = get_user_model()
+        if User.objects.exists() or Agendamento.objects.exists():
+            return
+        senha = secrets.token_urlsafe(9)
+        User.objects.create_superuser("demo", "demo@example.invalid", senha)
+        credenciais = settings.VAR_DIR / "demo_credenciais.txt"
+        credenciais.touch(mode=0o600)
+        credenciais.write_text(f"usuario: demo\nsenha: {senha}\n")
+
+        dentista = Dentista.objects.create(nome="Dra. Ana Demonstração", cro="CRO-SP 00000")
+        pacientes = [
+            Paciente.objects.create(nome=nome)
+            for nome in ("Paciente Demo 1", "Paciente Demo 2", "Paciente Demo 3")
+        ]
+        agora = timezone.now().replace(second=0, microsecond=0)
+        inicios = [
+            (agora - timedelta(days=1, hours=2), "Limpeza e profilaxia"),
+            (agora - timedelta(hours=5), ""),
+            (agora - timedelta(hours=2), "Restauração em resina, dente 36"),
+            (agora + timedelta(days=1), "Avaliação inicial"),
+            (agora + timedelta(days=2, hours=3), ""),
+        ]
+        for i, (inicio, obs) in enumerate(inicios):
+            services.agendamento_criar(
+                paciente=pacientes[i % len(pacientes)],
+                dentista=dentista,
+                data_hora=inicio,
+                duracao_minutos=45,
+                observacoes=obs,
+            )
+        self.stdout.write(
+            self.style.WARNING(
+                "Banco vazio: criados dados de demonstração — login 'demo' com a senha "
+                f"'{senha}' (também em {credenciais}) e 5 agendamentos, 3 deles já "
+                "encerrados, que o worker fecha em instantes."
+            )
+        )

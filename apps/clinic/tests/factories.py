@@ -1,0 +1,36 @@
+"""factory_boy factories for the clinic's models."""
+
+from datetime import timedelta
+
+import factory
+from django.utils import timezone
+
+from apps.clinic.models import Agendamento, Dentista, Paciente
+
+
+class PacienteFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Paciente
+
+    nome = factory.Sequence(lambda n: f"Paciente Teste {n}")
+
+
+class DentistaFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Dentista
+
+    nome = factory.Sequence(lambda n: f"Dentista Teste {n}")
+    cro = factory.Sequence(lambda n: f"CRO-SP {10000 + n}")
+
+
+class AgendamentoFactory(factory.django.DjangoModelFactory):
+    """An open appointment tomorrow; pass ``data_hora`` for another time."""
+
+    class Meta:
+        model = Agendamento
+
+    paciente = factory.SubFactory(PacienteFactory)
+    dentista = factory.SubFactory(DentistaFactory)
+    data_hora = factory.LazyFunction(lambda: timezone.now() + timedelta(days=1))
+    duracao_minutos = 30
+    observacoes = ""
