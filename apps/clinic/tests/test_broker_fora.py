@@ -6,10 +6,10 @@ import subprocess
 import sys
 
 import pytest
+from django.utils import timezone
 
 from apps.clinic import services
 from apps.clinic.models import Agendamento
-from django.utils import timezone
 
 from .support import BASE_DIR, process_env
 
@@ -39,8 +39,12 @@ def _porta_fechada() -> int:
 def test_a_save_with_the_broker_down_returns_quickly_and_logs_without_personal_data(redis_url):
     env = process_env(redis_url=f"redis://127.0.0.1:{_porta_fechada()}/0")
     done = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", SALVAR], cwd=BASE_DIR, env=env,
-        capture_output=True, text=True, timeout=60,
+        [sys.executable, "manage.py", "shell", "-c", SALVAR],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert done.returncode == 0, done.stderr
     resultado = json.loads(done.stdout.strip().splitlines()[-1])

@@ -69,10 +69,18 @@ def _vivos(pids: list[int]) -> list[int]:
 def _stack_env(**extra: str) -> dict:
     """Environment for `make run`: embedded defaults unless ``extra`` names servers."""
     var = Path(tempfile.mkdtemp(prefix="nxk-e2e-", dir="/tmp"))  # short: unix socket
-    env = {k: v for k, v in os.environ.items()
-           if k not in {"DATABASE_URL", "REDIS_URL"} and not k.startswith("PYTEST_")}
-    env.update(NEXKODONTO_VAR_DIR=str(var), PORT=str(_porta_livre()), PYTHONUNBUFFERED="1",
-               NEXKODONTO_WORKER_STOP_TIMEOUT="20", **extra)
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in {"DATABASE_URL", "REDIS_URL"} and not k.startswith("PYTEST_")
+    }
+    env.update(
+        NEXKODONTO_VAR_DIR=str(var),
+        PORT=str(_porta_livre()),
+        PYTHONUNBUFFERED="1",
+        NEXKODONTO_WORKER_STOP_TIMEOUT="20",
+        **extra,
+    )
     return env
 
 
@@ -103,11 +111,17 @@ def _exercitar_stack(stack_env: dict, parada: str, tmp_path: Path) -> None:
         pk = int(manage("shell", "-c", CRIAR_PASSADO, env=stack_env).stdout.split()[-1])
 
         def estado():
-            linhas = json.loads(manage("shell", "-c", SITUACAO, env=stack_env).stdout.split("\n")[-2])
+            linhas = json.loads(
+                manage("shell", "-c", SITUACAO, env=stack_env).stdout.split("\n")[-2]
+            )
             return {i: (s, o) for i, s, o in linhas}
 
-        wait_until(lambda: estado()[pk] == ("concluido", "automatico"), timeout=30,
-                   what="the worker to close the appointment", interval=0.2)
+        wait_until(
+            lambda: estado()[pk] == ("concluido", "automatico"),
+            timeout=30,
+            what="the worker to close the appointment",
+            interval=0.2,
+        )
         if "DATABASE_URL" not in stack_env:
             # Embedded and empty: the demo data was created, and its past ones closed too.
             assert "login 'demo'" in stack.output()
@@ -122,12 +136,14 @@ def _exercitar_stack(stack_env: dict, parada: str, tmp_path: Path) -> None:
             assert "[nexkodonto] stopped" in stack.output()
         else:
             launcher = next(
-                p for p in psutil.Process(stack.pid).children()
+                p
+                for p in psutil.Process(stack.pid).children()
                 if "core.launcher" in " ".join(p.cmdline())
             )
             launcher.send_signal(signal.SIGKILL)
-        wait_until(lambda: not _vivos(filhos), timeout=30,
-                   what="every process of the stack to exit")
+        wait_until(
+            lambda: not _vivos(filhos), timeout=30, what="every process of the stack to exit"
+        )
     finally:
         for pid in _vivos([stack.pid]):
             os.killpg(pid, signal.SIGKILL)

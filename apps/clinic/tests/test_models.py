@@ -17,8 +17,13 @@ pytestmark = pytest.mark.django_db
 
 @pytest.mark.parametrize(
     ("status", "active"),
-    [("agendado", False), ("confirmado", False), ("concluido", True), ("faltou", True),
-     ("cancelado", True)],
+    [
+        ("agendado", False),
+        ("confirmado", False),
+        ("concluido", True),
+        ("faltou", True),
+        ("cancelado", True),
+    ],
 )
 def test_the_database_refuses_active_out_of_step_with_status(status, active):
     with pytest.raises(IntegrityError), transaction.atomic():
@@ -48,8 +53,10 @@ def test_the_end_is_computed_by_the_database():
 def test_booking_validates_before_saving_with_pt_br_messages():
     with pytest.raises(ValidationError) as exc:
         services.agendamento_criar(
-            paciente=PacienteFactory(), dentista=DentistaFactory(),
-            data_hora=timezone.now(), duracao_minutos=3,
+            paciente=PacienteFactory(),
+            dentista=DentistaFactory(),
+            data_hora=timezone.now(),
+            duracao_minutos=3,
         )
     assert "duracao_minutos" in exc.value.message_dict
     assert "maior ou igual a 5" in exc.value.message_dict["duracao_minutos"][0]
@@ -58,7 +65,8 @@ def test_booking_validates_before_saving_with_pt_br_messages():
 
 def test_the_status_history_is_append_only():
     ag = services.agendamento_criar(
-        paciente=PacienteFactory(), dentista=DentistaFactory(),
+        paciente=PacienteFactory(),
+        dentista=DentistaFactory(),
         data_hora=timezone.now() + timedelta(days=1),
     )
     linha = ag.historico.get()

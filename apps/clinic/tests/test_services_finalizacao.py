@@ -132,7 +132,9 @@ def test_the_sweep_is_set_based_not_a_query_per_row():
         assert services.finalizar_agendamentos_vencidos(now=timezone.now(), tamanho_lote=20) == 50
     # 3 batches (20, 20, 10) x (select + update + 2 inserts), plus savepoints/transaction
     # statements, whatever the row count; SQLite may split inserts at 999 parameters.
-    statements = [q for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))]
+    statements = [
+        q for q in queries.captured_queries if not q["sql"].startswith(("SAVEPOINT", "RELEASE"))
+    ]
     assert len(statements) <= 16
 
 

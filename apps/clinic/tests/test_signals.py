@@ -70,7 +70,9 @@ def test_rescheduling_into_the_past_enqueues(django_capture_on_commit_callbacks)
 
 
 def test_a_closed_appointment_saved_again_is_not_enqueued(django_capture_on_commit_callbacks):
-    ag = AgendamentoFactory(data_hora=timezone.now() - timedelta(days=1), status="faltou", active=False)
+    ag = AgendamentoFactory(
+        data_hora=timezone.now() - timedelta(days=1), status="faltou", active=False
+    )
     with mock.patch(DELAY) as delay:
         with django_capture_on_commit_callbacks(execute=True):
             ag.observacoes = "ligou depois"
@@ -85,7 +87,8 @@ def test_a_broker_failure_is_logged_without_personal_data_and_the_save_stands(
     with mock.patch(DELAY, side_effect=ConnectionRefusedError("broker down")):
         with django_capture_on_commit_callbacks(execute=True):
             ag = services.agendamento_criar(
-                paciente=paciente, dentista=DentistaFactory(),
+                paciente=paciente,
+                dentista=DentistaFactory(),
                 data_hora=timezone.now() - timedelta(hours=3),
             )
     ag.refresh_from_db()

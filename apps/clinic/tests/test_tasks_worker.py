@@ -21,8 +21,10 @@ def _fechado(pk: int) -> bool:
 
 def test_saving_a_past_appointment_gets_it_closed_by_the_worker(celery_worker):
     ag = services.agendamento_criar(
-        paciente=PacienteFactory(), dentista=DentistaFactory(),
-        data_hora=timezone.now() - timedelta(hours=2), observacoes="Profilaxia",
+        paciente=PacienteFactory(),
+        dentista=DentistaFactory(),
+        data_hora=timezone.now() - timedelta(hours=2),
+        observacoes="Profilaxia",
     )
     wait_until(lambda: _fechado(ag.pk), timeout=20, what="the worker to close the appointment")
     ag.refresh_from_db()
@@ -43,8 +45,11 @@ def test_the_sweep_closes_a_backlog(celery_worker):
         for i in range(3000)
     )
     Agendamento.objects.bulk_create(
-        Agendamento(paciente=paciente, dentista=dentista,
-                    data_hora=timezone.now() + timedelta(days=1, minutes=i))
+        Agendamento(
+            paciente=paciente,
+            dentista=dentista,
+            data_hora=timezone.now() + timedelta(days=1, minutes=i),
+        )
         for i in range(10)
     )
     resultado = verificar_e_finalizar_agendamentos_passados.delay()

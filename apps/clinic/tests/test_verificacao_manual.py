@@ -25,7 +25,8 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_real]
 
 def _futuro_movido_para_o_passado() -> Agendamento:
     ag = services.agendamento_criar(
-        paciente=PacienteFactory(), dentista=DentistaFactory(),
+        paciente=PacienteFactory(),
+        dentista=DentistaFactory(),
         data_hora=timezone.now() + timedelta(days=7),
     )
     with connection.cursor() as cursor:
@@ -65,12 +66,11 @@ def test_a_row_moved_to_the_past_by_sql_is_closed_by_the_sweep_then_by_beat(
         logs_dir,
     )
     try:
-        beat.wait_for_output(
-            f"Sending due task {services.NOME_TAREFA_PERIODICA}", timeout=30
-        )
+        beat.wait_for_output(f"Sending due task {services.NOME_TAREFA_PERIODICA}", timeout=30)
         wait_until(
             lambda: Atendimento.objects.filter(agendamento_id=segundo.pk).exists(),
-            timeout=30, what="beat's sweep to close the second appointment",
+            timeout=30,
+            what="beat's sweep to close the second appointment",
         )
     finally:
         beat.stop()

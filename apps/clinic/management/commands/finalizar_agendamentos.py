@@ -15,7 +15,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument(
-            "--tamanho-lote", type=int, default=None,
+            "--tamanho-lote",
+            type=int,
+            default=None,
             help="Agendamentos por transação (padrão: FINALIZACAO_TAMANHO_LOTE).",
         )
 
