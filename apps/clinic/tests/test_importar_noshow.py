@@ -324,3 +324,41 @@ def test_the_real_file_imports_whole_and_the_sweep_concludes_every_attended_appo
     assert Atendimento.objects.count() == 88_208
     assert Agendamento.objects.filter(status="faltou", atendimento__isnull=True).count() == 22_319
     assert Agendamento.objects.filter(status="concluido").count() == 88_208
+
+
+CABECALHO = (
+    "PatientId,AppointmentID,Gender,ScheduledDay,AppointmentDay,Age,Neighbourhood,"
+    "Scholarship,Hipertension,Diabetes,Alcoholism,Handcap,SMS_received,No-show\n"
+)
+
+
+def test_an_hour_skipped_by_daylight_saving_is_counted_and_moved_to_the_real_instant(tmp_path):
+    # Brazil's DST began at midnight on 2015-10-18: 00:00–00:59 did not exist.
+    arquivo = tmp_path / "dst.csv"
+    arquivo.write_text(
+        CABECALHO + "11,900001,F,2015-10-01T10:00:00Z,2015-10-18T00:00:00Z,30,CENTRO,"
+        "0,0,0,0,0,0,No\n",
+        encoding="utf-8",
+    )
+
+    resultado = importar_noshow(arquivo, now=AGORA, hora=time(0, 30))
+
+    assert resultado.avisos == {"hora_inexistente_no_fuso": 1}
+    agendamento = Agendamento.objects.get(id_externo="900001")
+    assert agendamento.data_hora == datetime(2015, 10, 18, 3, 30, tzinfo=ZoneInfo("UTC"))
+    assert timezone.localtime(agendamento.data_hora, SP).hour == 1
+
+
+def test_a_row_with_a_wrong_number_of_fields_is_rejected_and_the_rest_imported(tmp_path):
+    arquivo = tmp_path / "curta.csv"
+    arquivo.write_text(
+        CABECALHO
+        + "11,900001,F,2016-04-29T10:00:00Z,2016-04-29T00:00:00Z,30\n"
+        + "12,900002,F,2016-04-29T10:00:00Z,2016-04-29T00:00:00Z,30,CENTRO,0,0,0,0,0,0,No\n",
+        encoding="utf-8",
+    )
+
+    resultado = importar_noshow(arquivo, now=AGORA)
+
+    assert [(r.linha, r.coluna) for r in resultado.rejeicoes] == [(2, "*")]
+    assert list(Agendamento.objects.values_list("id_externo", flat=True)) == ["900002"]
