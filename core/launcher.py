@@ -25,6 +25,7 @@ server, ``WEB_CONCURRENCY`` (gunicorn workers, default 2),
 from __future__ import annotations
 
 import ctypes
+import fcntl
 import os
 import signal
 import subprocess
@@ -207,7 +208,23 @@ class Stack:
         _say("stopped")
 
     # -- main loop -----------------------------------------------------------
+    def take_var_dir(self) -> bool:
+        """Lock ``var/`` for this launcher: a second one would replace its Redis socket."""
+        self._lock_file = open(self.var_dir / "launcher.lock", "w")  # noqa: SIM115  (held until exit)
+        try:
+            fcntl.flock(self._lock_file, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return False
+        return True
+
     def run(self) -> int:
+        if not self.take_var_dir():
+            _say(
+                f"another `make run` is already running on {self.var_dir}; stop it first, or "
+                "give this one its own NEXKODONTO_VAR_DIR (and PORT)"
+            )
+            return 1
+
         def on_signal(signum, frame):
             raise KeyboardInterrupt
 

@@ -12,6 +12,7 @@ import json
 import os
 import signal
 import socket
+import subprocess
 import tempfile
 import urllib.request
 from pathlib import Path
@@ -19,7 +20,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from .support import Proc, database_url_for_tests, manage, wait_until
+from .support import BASE_DIR, Proc, database_url_for_tests, manage, wait_until
 
 pytestmark = pytest.mark.celery_real
 
@@ -107,6 +108,20 @@ def _exercitar_stack(stack_env: dict, parada: str, tmp_path: Path) -> None:
         stack.wait_for_output("Ctrl-C stops everything", timeout=120)
         assert _get(f"{base}/admin/login/") == 200
         assert _get(f"{base}/static/admin/css/base.css") == 200
+
+        # A second `make run` on the same var/ refuses to start instead of
+        # taking over the first one's Redis socket.
+        segundo = subprocess.run(
+            ["make", "--no-print-directory", "run"],
+            env=stack_env,
+            cwd=BASE_DIR,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert segundo.returncode != 0
+        assert "another `make run` is already running" in segundo.stdout
+        assert _get(f"{base}/healthz") == 200
 
         pk = int(manage("shell", "-c", CRIAR_PASSADO, env=stack_env).stdout.split()[-1])
 
