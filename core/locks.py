@@ -25,20 +25,33 @@ def redis_client() -> redis.Redis:
 
 
 @contextlib.contextmanager
-def lock_exclusivo(nome: str, *, expira_em_segundos: int) -> Iterator[bool]:
+def lock_exclusivo(nome: str, *, expira_em_segundos: int, dono: str = "") -> Iterator[bool]:
     """Try to take the lock ``nome`` without waiting; yield whether it was taken.
 
-    The lock is a Redis key set with ``SET NX PX`` and a random token
+    The lock is a Redis key set with ``SET NX PX`` holding the owner's token
     (redis-py's ``Lock``), so it is atomic across processes and machines and
     only its owner releases it. It expires after ``expira_em_segundos``
     seconds, so a holder killed with SIGKILL cannot block later runs forever;
     choose more than the longest run (the Celery hard time limit).
-    Raises ``redis.exceptions.ConnectionError`` when Redis is unreachable.
+
+    ``dono`` (e.g. a Celery task id) is the token. A caller whose ``dono``
+    already holds the lock takes it over: that is a redelivery of a task
+    whose worker died mid-run (``acks_late`` + ``reject_on_worker_lost``
+    deliver the same task id again), and it must not wait for its own dead
+    run's lock to expire. Raises ``redis.exceptions.ConnectionError`` when
+    Redis is unreachable.
     """
-    lock = redis_client().lock(
-        f"nexkodonto:lock:{nome}", timeout=expira_em_segundos, blocking=False
-    )
-    obtido = lock.acquire()
+    cliente = redis_client()
+    lock = cliente.lock(f"nexkodonto:lock:{nome}", timeout=expira_em_segundos, blocking=False)
+    token = dono or None
+    obtido = lock.acquire(token=token)
+    if not obtido and dono and cliente.get(lock.name) == dono.encode():
+        lock.local.token = dono.encode()
+        try:
+            obtido = lock.reacquire()
+        except redis.exceptions.LockError:  # expired in between: a plain retry is fine
+            obtido = lock.acquire(token=token)
+        logger.warning("lock %s taken over by its own owner %s (a redelivery)", nome, dono)
     try:
         yield obtido
     finally:

@@ -10,6 +10,7 @@ import secrets
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -144,6 +145,36 @@ FINALIZACAO_TAMANHO_LOTE = env.int("FINALIZACAO_TAMANHO_LOTE", default=2000)
 FINALIZACAO_CRONTAB = env.str("FINALIZACAO_CRONTAB", default="0 * * * *")
 # ... or, when set (> 0), a fixed interval in seconds instead.
 FINALIZACAO_INTERVALO_SEGUNDOS = env.int("FINALIZACAO_INTERVALO_SEGUNDOS", default=0)
+
+
+def _validar_politica_de_finalizacao() -> None:
+    """Refuse to start with a closing policy that would close the wrong rows."""
+    from celery.schedules import crontab
+
+    if FINALIZACAO_TOLERANCIA_MINUTOS < 0:
+        # A negative grace period would close appointments still in progress.
+        raise ImproperlyConfigured("FINALIZACAO_TOLERANCIA_MINUTOS must be 0 or more (minutes)")
+    if FINALIZACAO_TAMANHO_LOTE < 1:
+        raise ImproperlyConfigured("FINALIZACAO_TAMANHO_LOTE must be 1 or more")
+    if FINALIZACAO_INTERVALO_SEGUNDOS < 0:
+        raise ImproperlyConfigured("FINALIZACAO_INTERVALO_SEGUNDOS must be 0 (off) or more")
+    campos = FINALIZACAO_CRONTAB.split()
+    try:
+        if len(campos) != 5:
+            raise ValueError("it needs 5 fields: minute hour day-of-month month day-of-week")
+        minuto, hora, dia_mes, mes, dia_semana = campos
+        crontab(
+            minute=minuto,
+            hour=hora,
+            day_of_month=dia_mes,
+            month_of_year=mes,
+            day_of_week=dia_semana,
+        )
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"FINALIZACAO_CRONTAB={FINALIZACAO_CRONTAB!r}: {exc}") from None
+
+
+_validar_politica_de_finalizacao()
 
 # --- Celery -------------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default=f"redis+socket://{VAR_DIR / 'redis.sock'}")

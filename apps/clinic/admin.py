@@ -56,9 +56,19 @@ class AgendamentoAdmin(admin.ModelAdmin):
     inlines = [AtendimentoInline, HistoricoStatusInline]
     actions = ["finalizar_vencidos"]
 
+    def get_readonly_fields(self, request, obj=None):
+        if obj is not None and not obj.active:
+            # Closed (concluido/faltou/cancelado): the record of what happened.
+            return [f.name for f in self.model._meta.fields]
+        return self.readonly_fields
+
     def save_model(self, request, obj, form, change):
         if change:
-            obj.save()
+            # Only the fields this form changed: a full save would write back the
+            # status the form loaded, reopening an appointment the worker closed
+            # in the meantime (the services are the only writers of status).
+            if form.changed_data:
+                obj.save(update_fields=[*form.changed_data, "updated_at"])
             return
         # New bookings go through the service, which writes the history.
         novo = services.agendamento_criar(
@@ -76,7 +86,9 @@ class AgendamentoAdmin(admin.ModelAdmin):
     def finalizar_vencidos(self, request, queryset):
         now = timezone.now()
         fechados = sum(
-            1 for ag in queryset if services.executar_finalizacao(ag, now=now) is not None
+            1
+            for ag in queryset
+            if services.executar_finalizacao(ag, now=now, usuario=request.user) is not None
         )
         self.message_user(
             request,

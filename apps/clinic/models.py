@@ -10,6 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import NotSupportedError, models
 from django.db.models import Q
@@ -221,6 +222,14 @@ class Agendamento(models.Model):
 
     def __str__(self) -> str:
         return f"Agendamento #{self.pk}"
+
+    def clean(self) -> None:
+        """Reject start times the clinic cannot mean (and that overflow date arithmetic)."""
+        super().clean()
+        if self.data_hora is not None and not 1900 <= self.data_hora.year <= 2100:
+            raise ValidationError(
+                {"data_hora": _("Informe uma data entre os anos de 1900 e 2100.")}
+            )
 
     @property
     def fim_calculado(self):

@@ -64,19 +64,24 @@ def agendamento_criar(
 
 
 def executar_finalizacao(
-    agendamento: Agendamento, *, now: datetime, task_id: str = ""
+    agendamento: Agendamento, *, now: datetime, task_id: str = "", usuario=None
 ) -> Atendimento | None:
     """Close one appointment if it is open and due at ``now`` (aware datetime).
 
     Closing sets ``status=concluido`` and ``active=False``, appends a history
-    row (actor: the system, with ``task_id`` when a Celery task does it) and
+    row (actor: ``usuario`` when a person asked for it, else the system, with
+    ``task_id`` when a Celery task does it) and
     creates the automatic ``Atendimento``. Returns that ``Atendimento``, or
     ``None`` when there was nothing to do: not due yet, already closed
     (including ``faltou``/``cancelado``), gone, or being closed right now by
     another process. Safe to call any number of times, concurrently.
     """
     fechados = _finalizar_lote(
-        agendamentos_vencidos(now=now).filter(pk=agendamento.pk), now=now, task_id=task_id, limite=1
+        agendamentos_vencidos(now=now).filter(pk=agendamento.pk),
+        now=now,
+        task_id=task_id,
+        limite=1,
+        usuario=usuario,
     )
     if not fechados:
         return None
@@ -108,7 +113,7 @@ def finalizar_agendamentos_vencidos(
 
 
 def _finalizar_lote(
-    vencidos: QuerySet[Agendamento], *, now: datetime, task_id: str, limite: int
+    vencidos: QuerySet[Agendamento], *, now: datetime, task_id: str, limite: int, usuario=None
 ) -> int:
     """Close up to ``limite`` rows of ``vencidos`` in one transaction; return the count.
 
@@ -142,6 +147,7 @@ def _finalizar_lote(
                 status_anterior=status,
                 status_novo=Agendamento.Status.CONCLUIDO,
                 registrado_em=now,
+                usuario=usuario,
                 task_id=task_id or "",
                 motivo=MOTIVO_FINALIZACAO_AUTOMATICA,
             )

@@ -76,3 +76,24 @@ def test_a_sweep_that_finds_the_lock_taken_does_nothing(redis_url):
         assert verificar_e_finalizar_agendamentos_passados.apply().get() is None
         assert Agendamento.objects.get(pk=ag.pk).active
     assert verificar_e_finalizar_agendamentos_passados.apply().get() == 1
+
+
+def test_a_redelivered_sweep_takes_over_the_lock_of_its_own_dead_run(redis_url):
+    # The worker died mid-sweep: its lock is still in Redis under the task id,
+    # and acks_late + reject_on_worker_lost deliver the same task id again.
+    ag = AgendamentoFactory(data_hora=timezone.now() - timedelta(hours=2))
+    nome = "verificar_e_finalizar_agendamentos_passados"
+    morto = lock_exclusivo(nome, expira_em_segundos=600, dono="tarefa-123")
+    assert morto.__enter__() is True  # never released, like a SIGKILLed holder
+    try:
+        # Another task id still finds the lock taken...
+        assert verificar_e_finalizar_agendamentos_passados.apply(task_id="outra").get() is None
+        # ...but the redelivery of the dead run goes ahead at once.
+        assert verificar_e_finalizar_agendamentos_passados.apply(task_id="tarefa-123").get() == 1
+        assert not Agendamento.objects.get(pk=ag.pk).active
+        # and releases the lock when done.
+        assert verificar_e_finalizar_agendamentos_passados.apply(task_id="outra").get() == 0
+    finally:
+        from core.locks import redis_client
+
+        redis_client().delete(f"nexkodonto:lock:{nome}")

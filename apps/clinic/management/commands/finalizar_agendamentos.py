@@ -1,9 +1,21 @@
 """``python manage.py finalizar_agendamentos``: run the closing sweep now, in-process."""
 
+import argparse
+
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
 from apps.clinic.services import finalizar_agendamentos_vencidos
+
+
+def _inteiro_positivo(texto: str) -> int:
+    try:
+        valor = int(texto)
+    except ValueError:
+        valor = 0
+    if valor < 1:
+        raise argparse.ArgumentTypeError(f"deve ser um inteiro maior que zero: {texto!r}")
+    return valor
 
 
 class Command(BaseCommand):
@@ -16,7 +28,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument(
             "--tamanho-lote",
-            type=int,
+            type=_inteiro_positivo,
             default=None,
             help="Agendamentos por transação (padrão: FINALIZACAO_TAMANHO_LOTE).",
         )

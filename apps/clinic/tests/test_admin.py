@@ -1,0 +1,71 @@
+"""Admin rules that protect the status written by the services."""
+
+from datetime import datetime, timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.contrib import admin
+from django.contrib.auth import get_user_model
+from django.core.exceptions import ValidationError
+from django.test import RequestFactory
+from django.utils import timezone
+
+from apps.clinic import services
+from apps.clinic.admin import AgendamentoAdmin
+from apps.clinic.models import Agendamento
+
+from .factories import AgendamentoFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pedido():
+    request = RequestFactory().post("/admin/")
+    request.user = get_user_model().objects.create_superuser("gestora", "g@example.invalid", "x")
+    return request
+
+
+def test_an_admin_edit_does_not_reopen_an_appointment_closed_meanwhile(pedido):
+    ag = AgendamentoFactory(data_hora=timezone.now() - timedelta(hours=3))
+    carregado_no_formulario = Agendamento.objects.get(pk=ag.pk)  # open, as the form saw it
+    services.executar_finalizacao(ag, now=timezone.now())  # the worker closes it meanwhile
+
+    carregado_no_formulario.observacoes = "paciente pediu recibo"
+    modelo = AgendamentoAdmin(Agendamento, admin.site)
+    modelo.save_model(
+        pedido, carregado_no_formulario, SimpleNamespace(changed_data=["observacoes"]), change=True
+    )
+
+    ag.refresh_from_db()
+    assert (ag.status, ag.active) == ("concluido", False)
+    assert ag.observacoes == "paciente pediu recibo"
+
+
+def test_a_closed_appointment_is_read_only_in_the_admin(pedido):
+    ag = AgendamentoFactory(
+        data_hora=timezone.now() - timedelta(days=1), status="faltou", active=False
+    )
+    modelo = AgendamentoAdmin(Agendamento, admin.site)
+    assert "data_hora" in modelo.get_readonly_fields(pedido, ag)
+    assert "data_hora" not in modelo.get_readonly_fields(pedido, AgendamentoFactory())
+
+
+def test_closing_from_the_admin_records_the_user_as_the_actor(pedido):
+    ag = AgendamentoFactory(data_hora=timezone.now() - timedelta(hours=3))
+    modelo = AgendamentoAdmin(Agendamento, admin.site)
+    modelo.message_user = lambda *args, **kwargs: None
+    modelo.finalizar_vencidos(pedido, Agendamento.objects.filter(pk=ag.pk))
+    assert ag.historico.get(status_novo="concluido").usuario == pedido.user
+
+
+@pytest.mark.parametrize("ano", [1, 1899, 2101, 9999])
+def test_a_start_outside_1900_to_2100_is_refused_with_a_pt_br_message(ano):
+    ag = AgendamentoFactory.build(data_hora=datetime(ano, 12, 31, 20, 0, tzinfo=ZoneInfo("UTC")))
+    ag.paciente.save()
+    ag.dentista.save()
+    ag.paciente_id, ag.dentista_id = ag.paciente.pk, ag.dentista.pk
+    with pytest.raises(ValidationError) as exc:
+        ag.full_clean()
+    assert exc.value.message_dict["data_hora"] == ["Informe uma data entre os anos de 1900 e 2100."]
