@@ -1,8 +1,8 @@
-"""URL configuration: the admin and, later, the REST API under /api/."""
+"""URL configuration: the admin, the REST API under /api/, a health check."""
 
 from django.contrib import admin
 from django.http import JsonResponse
-from django.urls import path
+from django.urls import include, path
 
 
 def healthz(request):
@@ -12,5 +12,6 @@ def healthz(request):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/", include("apps.clinic.api.urls")),
     path("healthz", healthz, name="healthz"),
 ]

@@ -21,6 +21,16 @@ DURACAO_MINIMA_MINUTOS = 5
 DURACAO_MAXIMA_MINUTOS = 480
 
 
+class CPFValidator(BRCPFValidator):
+    """CPF check digits (Receita Federal's modulo-11 rule, django-localflavor); pt-BR text."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.message = _(
+            "CPF inválido: informe os 11 dígitos, com os dígitos verificadores certos."
+        )
+
+
 class FimAgendamento(models.Func):
     """SQL for ``data_hora + duracao_minutos`` (an aware end datetime).
 
@@ -74,7 +84,7 @@ class Paciente(models.Model):
         null=True,
         blank=True,
         unique=True,
-        validators=[BRCPFValidator()],
+        validators=[CPFValidator()],
         help_text=_("Somente os 11 dígitos."),
     )
     data_nascimento = models.DateField(_("data de nascimento"), null=True, blank=True)
