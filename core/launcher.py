@@ -127,6 +127,7 @@ class Stack:
 
     def prepare_database(self) -> None:
         self._manage("migrate", "--noinput", "-v", "1")
+        self._manage("createcachetable")
         self._manage("collectstatic", "--noinput", "-v", "0")
         if self.embedded_db and os.environ.get("NEXKODONTO_DEMO", "1") != "0":
             self._manage("demo")
@@ -142,6 +143,8 @@ class Stack:
                 "core.wsgi",
                 "--bind",
                 f"{host}:{port}",
+                "--workers",
+                self.env.get("WEB_CONCURRENCY", "2"),
                 "--access-logfile",
                 "-",
                 "--graceful-timeout",

@@ -7,6 +7,7 @@ See README.md, "Environment variables".
 """
 
 import secrets
+from datetime import timedelta
 from pathlib import Path
 
 import environ
@@ -53,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "axes",
     "apps.clinic",
 ]
 
@@ -67,7 +69,20 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, as django-axes asks: turns a lockout into a 429 answer.
+    "axes.middleware.AxesMiddleware",
 ]
+
+AUTHENTICATION_BACKENDS = [
+    # Refuses logins for a user + IP with too many recent failures
+    # (https://django-axes.readthedocs.io/en/latest/2_installation.html).
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTOS", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
 
 ROOT_URLCONF = "core.urls"
 WSGI_APPLICATION = "core.wsgi.application"
@@ -116,6 +131,16 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Shared by every web process (rate limits of the login): the database, so it
+# needs no other service. `manage.py createcachetable` creates the table
+# (`make run` does it; Django's test runner too).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "nexkodonto_cache",
+    }
+}
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -152,13 +177,18 @@ REST_FRAMEWORK = {
         "rest_framework.filters.SearchFilter",
         "rest_framework.filters.OrderingFilter",
     ],
-    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_SCHEMA_CLASS": "apps.clinic.api.schema.EsquemaClinica",
+    "EXCEPTION_HANDLER": "apps.clinic.api.exceptions.tratar_excecao",
+    # Login attempts: the token endpoint's own scope (the admin login is
+    # limited by django-axes, below).
+    "DEFAULT_THROTTLE_RATES": {"login": env.str("API_LOGIN_RATE", default="10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "NEXKODONTO API",
     "DESCRIPTION": "Pacientes, dentistas, agenda e atendimentos da clínica.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    "ENUM_NAME_OVERRIDES": {"StatusAgendamentoEnum": "apps.clinic.models.Agendamento.Status"},
 }
 
 # --- Closing policy -------------------------------------------------------------

@@ -78,6 +78,7 @@ class AgendamentoAdmin(admin.ModelAdmin):
             duracao_minutos=obj.duracao_minutos,
             observacoes=obj.observacoes,
             usuario=request.user,
+            permitir_retroativo=request.user.has_perm("clinic.agendar_retroativo"),
         )
         obj.pk = novo.pk
         obj._state = novo._state

@@ -4,10 +4,12 @@ from django.utils.translation import gettext_lazy as _
 
 
 def _garantir_agenda(sender, using="default", **kwargs) -> None:
+    from .permissions import grupos_garantir
     from .services import agenda_finalizacao_garantir
 
     if using == "default":
         agenda_finalizacao_garantir()
+        grupos_garantir()
 
 
 class ClinicConfig(AppConfig):
@@ -19,5 +21,5 @@ class ClinicConfig(AppConfig):
     def ready(self) -> None:
         from . import signals  # noqa: F401  (connects the post_save receiver)
 
-        # After `migrate`, make sure Beat has the sweep in its schedule.
+        # After `migrate`: Beat has the sweep in its schedule, the roles exist.
         post_migrate.connect(_garantir_agenda, sender=self, dispatch_uid="clinic.garantir_agenda")

@@ -504,6 +504,7 @@ def _gravar_lote(
                     status=_STATUS_IMPORTADO[linha.faltou],
                     active=not linha.faltou,
                     id_externo=linha.appointment_id,
+                    horario_estimado=True,  # the data set has no times: a placeholder
                 )
                 for linha in novos
             ),

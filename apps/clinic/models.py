@@ -11,7 +11,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import NotSupportedError, models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
@@ -29,6 +29,15 @@ class CPFValidator(BRCPFValidator):
         self.message = _(
             "CPF inválido: informe os 11 dígitos, com os dígitos verificadores certos."
         )
+
+
+# Brazilian phone: area code (DDD, 11-99) + 8 digits (landline) or 9 digits
+# starting with 9 (mobile), per ANATEL's numbering plan; "+55", spaces,
+# parentheses and a hyphen are allowed.
+telefone_validator = RegexValidator(
+    r"^(\+?55\s?)?\(?[1-9][1-9]\)?\s?(9\d{4}|[2-5]\d{3})-?\d{4}$",
+    message=_("Telefone inválido: use DDD e número, ex.: (27) 99876-5432 ou (27) 3222-1100."),
+)
 
 
 class FimAgendamento(models.Func):
@@ -88,7 +97,9 @@ class Paciente(models.Model):
         help_text=_("Somente os 11 dígitos."),
     )
     data_nascimento = models.DateField(_("data de nascimento"), null=True, blank=True)
-    telefone = models.CharField(_("telefone"), max_length=20, blank=True)
+    telefone = models.CharField(
+        _("telefone"), max_length=20, blank=True, validators=[telefone_validator]
+    )
     email = models.EmailField(_("e-mail"), blank=True)
     # Identifier in the system the row was imported from (e.g. PatientId of
     # the "Medical Appointment No Shows" data set); makes imports re-runnable.
@@ -186,6 +197,20 @@ class Agendamento(models.Model):
         _("situação"), max_length=12, choices=Status.choices, default=Status.AGENDADO
     )
     active = models.BooleanField(_("em aberto"), default=True, editable=False)
+    # False once a person reopened an automatic close (services.agendamento_reabrir):
+    # from then on a person decides how it ends, and the sweep leaves it alone.
+    fechamento_automatico = models.BooleanField(
+        _("fechamento automático"), default=True, editable=False
+    )
+    # The source had no time of day (e.g. the imported No-Show data set): the
+    # time is a placeholder, so the double-booking rule does not apply.
+    horario_estimado = models.BooleanField(_("horário estimado"), default=False, editable=False)
+    cancelamento_tardio = models.BooleanField(
+        _("cancelamento tardio"),
+        default=False,
+        editable=False,
+        help_text=_("Cancelado menos de 24 horas antes do início."),
+    )
     # Identifier in the system the row was imported from (AppointmentID).
     id_externo = models.CharField(
         _("identificador externo"), max_length=64, null=True, blank=True, unique=True
@@ -197,6 +222,9 @@ class Agendamento(models.Model):
         verbose_name = _("agendamento")
         verbose_name_plural = _("agendamentos")
         ordering = ["data_hora", "id"]
+        permissions = [
+            ("agendar_retroativo", _("Pode agendar ou reagendar com data no passado")),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="agendamento_active_sse_status_aberto",
@@ -217,12 +245,13 @@ class Agendamento(models.Model):
         ]
         indexes = [
             # Serves the closing sweep (selectors.agendamentos_vencidos):
-            #   WHERE active AND fim < :limite ORDER BY fim, id LIMIT :lote
+            #   WHERE active AND fechamento_automatico AND fim < :limite
+            #   ORDER BY fim, id LIMIT :lote
             # Partial, so it holds only open appointments: an idle sweep costs
             # the same on a thousand rows of history as on ten million.
             models.Index(
                 fields=["fim", "id"],
-                condition=Q(active=True),
+                condition=Q(active=True, fechamento_automatico=True),
                 name="agendamento_aberto_fim_idx",
             ),
             # The schedule: a dentist's agenda by time.
@@ -268,6 +297,17 @@ class Atendimento(models.Model):
     tratamento_realizado = models.TextField(_("tratamento realizado"), blank=True)
     origem = models.CharField(
         _("origem"), max_length=12, choices=Origem.choices, default=Origem.MANUAL
+    )
+    # Set when the dentist edits an automatic record: a person has reviewed it.
+    revisado_em = models.DateTimeField(_("revisado em"), null=True, blank=True, editable=False)
+    revisado_por = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("revisado por"),
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        editable=False,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("criado em"), auto_now_add=True)
     updated_at = models.DateTimeField(_("atualizado em"), auto_now=True)

@@ -7,7 +7,10 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.db.models import QuerySet
 
-from .models import Agendamento
+from .models import Agendamento, Atendimento
+
+# Statuses that hold the dentist's time (the double-booking rule).
+STATUS_OCUPAM_HORARIO = ("agendado", "confirmado", "concluido")
 
 
 def limite_finalizacao(*, now: datetime) -> datetime:
@@ -28,9 +31,9 @@ def agendamentos_vencidos(*, now: datetime) -> QuerySet[Agendamento]:
     ordering by ``id`` alone would make the planner walk the primary key
     over the whole table (shared/notes/sweep-measurements.md).
     """
-    return Agendamento.objects.filter(active=True, fim__lt=limite_finalizacao(now=now)).order_by(
-        "fim", "id"
-    )
+    return Agendamento.objects.filter(
+        active=True, fechamento_automatico=True, fim__lt=limite_finalizacao(now=now)
+    ).order_by("fim", "id")
 
 
 def agendamento_esta_vencido(agendamento: Agendamento, *, now: datetime) -> bool:
@@ -42,5 +45,54 @@ def agendamento_esta_vencido(agendamento: Agendamento, *, now: datetime) -> bool
     """
     return (
         agendamento.status in Agendamento.STATUS_ABERTOS
+        and agendamento.fechamento_automatico
         and agendamento.fim_calculado < limite_finalizacao(now=now)
     )
+
+
+def agendamento_em_conflito(
+    *, dentista_id: int, inicio: datetime, fim: datetime, excluir_id: int | None = None
+) -> Agendamento | None:
+    """An appointment of ``dentista_id`` overlapping ``[inicio, fim)``, or None.
+
+    Only appointments that hold the dentist's time count (agendado,
+    confirmado, concluido, with a real time of day); ranges that only touch
+    (09:00-09:30 and 09:30-10:00) do not overlap. The same rule as the
+    PostgreSQL exclusion constraint ``agendamento_sem_sobreposicao``.
+    """
+    conflitos = Agendamento.objects.filter(
+        dentista_id=dentista_id,
+        status__in=STATUS_OCUPAM_HORARIO,
+        horario_estimado=False,
+        data_hora__lt=fim,
+        fim__gt=inicio,
+    )
+    if excluir_id is not None:
+        conflitos = conflitos.exclude(pk=excluir_id)
+    return conflitos.order_by("data_hora").first()
+
+
+def atendimentos_visiveis(usuario) -> QuerySet[Atendimento]:
+    """Visit records ``usuario`` may read: all for a manager, own patients' for a dentist."""
+    from .permissions import papel
+
+    qs = Atendimento.objects.select_related("agendamento")
+    match papel(usuario):
+        case "gestor":
+            return qs
+        case "dentista":
+            return qs.filter(agendamento__dentista__usuario=usuario)
+    return qs.none()
+
+
+def agendamentos_visiveis(usuario) -> QuerySet[Agendamento]:
+    """Appointments ``usuario`` may see: the whole schedule, or a dentist's own."""
+    from .permissions import papel
+
+    qs = Agendamento.objects.select_related("paciente", "dentista")
+    match papel(usuario):
+        case "gestor" | "recepcao":
+            return qs
+        case "dentista":
+            return qs.filter(dentista__usuario=usuario)
+    return qs.none()

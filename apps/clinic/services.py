@@ -7,15 +7,17 @@ control the clock; callers pass ``django.utils.timezone.now()``.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
 from django.db.models import QuerySet
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from .models import Agendamento, Atendimento, Dentista, HistoricoStatus, Paciente
-from .selectors import agendamentos_vencidos
+from .selectors import agendamento_em_conflito, agendamentos_vencidos
 
 logger = logging.getLogger(__name__)
 
@@ -23,6 +25,78 @@ logger = logging.getLogger(__name__)
 DIAGNOSTICO_AUTOMATICO = "Consulta finalizada automaticamente via sistema"
 TRATAMENTO_PADRAO = "Realizado conforme agendamento"
 MOTIVO_FINALIZACAO_AUTOMATICA = "Finalizado automaticamente: o horário do agendamento terminou."
+
+
+class TransicaoInvalida(Exception):
+    """The action is not allowed in the appointment's current status.
+
+    ``mensagem`` is pt-BR, for the user (the API answers 409 with it).
+    """
+
+    def __init__(self, mensagem: str) -> None:
+        super().__init__(mensagem)
+        self.mensagem = mensagem
+
+
+def _hora_local(instante: datetime) -> str:
+    return timezone.localtime(instante).strftime("%d/%m/%Y %H:%M")
+
+
+def _erro_conflito(conflito: Agendamento | None) -> ValidationError:
+    if conflito is None:  # lost a race: the database's exclusion constraint said no
+        return ValidationError(
+            {"data_hora": _("O dentista já tem outro agendamento que se sobrepõe a este horário.")}
+        )
+    return ValidationError(
+        {
+            "data_hora": _(
+                "O dentista já tem um agendamento de %(inicio)s a %(fim)s (agendamento nº %(id)s)."
+            )
+            % {
+                "inicio": _hora_local(conflito.data_hora),
+                "fim": timezone.localtime(conflito.fim).strftime("%H:%M"),
+                "id": conflito.pk,
+            }
+        }
+    )
+
+
+def _validar_horario(agendamento: Agendamento, *, now: datetime, permitir_retroativo: bool) -> None:
+    """Past start and double booking checks shared by booking and rescheduling."""
+    if agendamento.data_hora < now and not permitir_retroativo:
+        raise ValidationError(
+            {"data_hora": _("Não é possível agendar no passado sem a permissão de retroativo.")}
+        )
+    conflito = agendamento_em_conflito(
+        dentista_id=agendamento.dentista_id,
+        inicio=agendamento.data_hora,
+        fim=agendamento.fim_calculado,
+        excluir_id=agendamento.pk,
+    )
+    if conflito is not None:
+        raise _erro_conflito(conflito)
+
+
+def _salvar_sem_sobreposicao(agendamento: Agendamento, **kwargs) -> None:
+    """save(); a violation of the exclusion constraint becomes a ValidationError."""
+    try:
+        with transaction.atomic():
+            agendamento.save(**kwargs)
+    except IntegrityError as exc:
+        if "agendamento_sem_sobreposicao" in str(exc):
+            raise _erro_conflito(None) from None
+        raise
+
+
+def _historico(agendamento, *, de: str, para: str, usuario, now, motivo: str = "") -> None:
+    HistoricoStatus.objects.create(
+        agendamento=agendamento,
+        status_anterior=de,
+        status_novo=para,
+        registrado_em=now,
+        usuario=usuario,
+        motivo=motivo,
+    )
 
 
 def agendamento_criar(
@@ -34,13 +108,17 @@ def agendamento_criar(
     observacoes: str = "",
     usuario=None,
     now: datetime | None = None,
+    permitir_retroativo: bool = False,
 ) -> Agendamento:
     """Book an appointment and record its first status (agendado) in the history.
 
     ``data_hora`` is the aware start; ``duracao_minutos`` is in minutes
-    (5–480). Raises ``django.core.exceptions.ValidationError`` (pt-BR messages
-    by field) on invalid input; nothing is saved then. If the appointment has
-    already ended, the post_save signal enqueues its closing after commit.
+    (5–480). A start before ``now`` needs ``permitir_retroativo`` (the API
+    grants it with the ``clinic.agendar_retroativo`` permission). Raises
+    ``django.core.exceptions.ValidationError`` (pt-BR messages by field) on
+    invalid input or when the dentist is already booked at that time;
+    nothing is saved then. If the appointment has already ended, the
+    post_save signal enqueues its closing after commit.
     """
     now = now or timezone.now()
     agendamento = Agendamento(
@@ -52,15 +130,261 @@ def agendamento_criar(
     )
     agendamento.full_clean()
     with transaction.atomic():
-        agendamento.save()
-        HistoricoStatus.objects.create(
-            agendamento=agendamento,
-            status_anterior="",
-            status_novo=agendamento.status,
-            registrado_em=now,
-            usuario=usuario,
-        )
+        _validar_horario(agendamento, now=now, permitir_retroativo=permitir_retroativo)
+        _salvar_sem_sobreposicao(agendamento)
+        _historico(agendamento, de="", para=agendamento.status, usuario=usuario, now=now)
     return agendamento
+
+
+def agendamento_reagendar(
+    agendamento: Agendamento,
+    *,
+    usuario,
+    now: datetime,
+    data_hora: datetime | None = None,
+    duracao_minutos: int | None = None,
+    observacoes: str | None = None,
+    permitir_retroativo: bool = False,
+) -> Agendamento:
+    """Change the start, duration or notes of an open appointment; return it updated.
+
+    Same checks as :func:`agendamento_criar` for the new time. Raises
+    ``TransicaoInvalida`` when the appointment is closed, ``ValidationError``
+    for invalid values or a double booking.
+    """
+    with transaction.atomic():
+        atual = Agendamento.objects.select_for_update().get(pk=agendamento.pk)
+        if not atual.active:
+            raise TransicaoInvalida(
+                _("Só é possível alterar um agendamento em aberto; este está %(status)s.")
+                % {"status": atual.get_status_display().lower()}
+            )
+        if data_hora is not None:
+            atual.data_hora = data_hora
+        if duracao_minutos is not None:
+            atual.duracao_minutos = duracao_minutos
+        if observacoes is not None:
+            atual.observacoes = observacoes
+        atual.full_clean()
+        if data_hora is not None or duracao_minutos is not None:
+            _validar_horario(atual, now=now, permitir_retroativo=permitir_retroativo)
+        _salvar_sem_sobreposicao(
+            atual, update_fields=["data_hora", "duracao_minutos", "observacoes", "updated_at"]
+        )
+    atual.refresh_from_db()
+    return atual
+
+
+def _transicionar(
+    agendamento: Agendamento,
+    *,
+    de: tuple[str, ...],
+    para: str,
+    usuario,
+    now: datetime,
+    motivo: str = "",
+    erro: str,
+    **campos,
+) -> str:
+    """Move ``agendamento`` from one of ``de`` to ``para``; return the old status.
+
+    A conditional UPDATE (``WHERE status IN de``) claims the row, so two
+    concurrent actions cannot both succeed; the loser gets
+    ``TransicaoInvalida(erro)``. Must run inside a transaction.
+    """
+    anterior = (
+        Agendamento.objects.select_for_update()
+        .filter(pk=agendamento.pk)
+        .values_list("status", flat=True)
+        .first()
+    )
+    if anterior not in de:
+        if anterior is None:
+            raise TransicaoInvalida(_("Agendamento não encontrado."))
+        raise TransicaoInvalida(erro % {"s": _rotulo(anterior)})
+    Agendamento.objects.filter(pk=agendamento.pk, status=anterior).update(
+        status=para, active=para in Agendamento.STATUS_ABERTOS, updated_at=now, **campos
+    )
+    _historico(agendamento, de=anterior, para=para, usuario=usuario, now=now, motivo=motivo)
+    agendamento.status = para
+    agendamento.active = para in Agendamento.STATUS_ABERTOS
+    for nome, valor in campos.items():
+        setattr(agendamento, nome, valor)
+    return anterior
+
+
+def _rotulo(status: str) -> str:
+    return str(Agendamento.Status(status).label).lower()
+
+
+@transaction.atomic
+def agendamento_confirmar(agendamento: Agendamento, *, usuario, now: datetime) -> Agendamento:
+    """agendado → confirmado. Raises ``TransicaoInvalida`` from any other status."""
+    _transicionar(
+        agendamento,
+        de=(Agendamento.Status.AGENDADO,),
+        para=Agendamento.Status.CONFIRMADO,
+        usuario=usuario,
+        now=now,
+        erro=_("Só um agendamento na situação agendado pode ser confirmado; este está %(s)s."),
+    )
+    return agendamento
+
+
+@transaction.atomic
+def agendamento_cancelar(
+    agendamento: Agendamento, *, usuario, now: datetime, motivo: str
+) -> Agendamento:
+    """agendado/confirmado → cancelado, with a reason (required, pt-BR free text).
+
+    A cancellation less than 24 hours before the start (``now`` aware) is
+    recorded as late (``cancelamento_tardio``), as clinics' no-show policies
+    count it. Raises ``ValidationError`` for a blank reason and
+    ``TransicaoInvalida`` for a closed appointment.
+    """
+    if not (motivo or "").strip():
+        raise ValidationError({"motivo": _("Informe o motivo do cancelamento.")})
+    tardio = agendamento.data_hora - now < timedelta(hours=24)
+    _transicionar(
+        agendamento,
+        de=Agendamento.STATUS_ABERTOS,
+        para=Agendamento.Status.CANCELADO,
+        usuario=usuario,
+        now=now,
+        motivo=motivo.strip() + (" [cancelamento tardio]" if tardio else ""),
+        erro=_("Só um agendamento em aberto pode ser cancelado; este está %(s)s."),
+        cancelamento_tardio=tardio,
+    )
+    return agendamento
+
+
+@transaction.atomic
+def agendamento_marcar_falta(agendamento: Agendamento, *, usuario, now: datetime) -> Agendamento:
+    """agendado/confirmado → faltou (no-show), only once the appointment has started."""
+    if agendamento.data_hora > now:
+        raise TransicaoInvalida(
+            _("Só é possível marcar falta depois do início do agendamento (%(inicio)s).")
+            % {"inicio": _hora_local(agendamento.data_hora)}
+        )
+    _transicionar(
+        agendamento,
+        de=Agendamento.STATUS_ABERTOS,
+        para=Agendamento.Status.FALTOU,
+        usuario=usuario,
+        now=now,
+        erro=_("Só um agendamento em aberto pode receber falta; este está %(s)s."),
+    )
+    return agendamento
+
+
+@transaction.atomic
+def agendamento_finalizar(
+    agendamento: Agendamento,
+    *,
+    usuario,
+    now: datetime,
+    diagnostico: str,
+    tratamento_realizado: str,
+) -> Atendimento:
+    """Close an open, started appointment now with the dentist's own clinical record.
+
+    Creates the ``Atendimento`` with ``origem=manual``. Raises
+    ``ValidationError`` when the texts are blank and ``TransicaoInvalida``
+    for a future or closed appointment.
+    """
+    erros = {}
+    if not (diagnostico or "").strip():
+        erros["diagnostico"] = _("Informe o diagnóstico.")
+    if not (tratamento_realizado or "").strip():
+        erros["tratamento_realizado"] = _("Informe o tratamento realizado.")
+    if erros:
+        raise ValidationError(erros)
+    if agendamento.data_hora > now:
+        raise TransicaoInvalida(
+            _("Só é possível finalizar um agendamento depois do seu início (%(inicio)s).")
+            % {"inicio": _hora_local(agendamento.data_hora)}
+        )
+    _transicionar(
+        agendamento,
+        de=Agendamento.STATUS_ABERTOS,
+        para=Agendamento.Status.CONCLUIDO,
+        usuario=usuario,
+        now=now,
+        motivo=_("Finalizado pelo dentista."),
+        erro=_("Só um agendamento em aberto pode ser finalizado; este está %(s)s."),
+    )
+    return Atendimento.objects.create(
+        agendamento=agendamento,
+        diagnostico=diagnostico.strip(),
+        tratamento_realizado=tratamento_realizado.strip(),
+        origem=Atendimento.Origem.MANUAL,
+    )
+
+
+@transaction.atomic
+def agendamento_reabrir(
+    agendamento: Agendamento, *, usuario, now: datetime, motivo: str = ""
+) -> Agendamento:
+    """Undo an automatic close: back to the open status it had, visit record removed.
+
+    Only for ``concluido`` with an automatic, unreviewed ``Atendimento``. The
+    history keeps both transitions (the close and this reopening). The
+    appointment is then left out of the automatic sweep
+    (``fechamento_automatico=False``): a person decides how it ends
+    (finalizar or marcar-falta). Raises ``TransicaoInvalida`` otherwise.
+    """
+    atendimento = Atendimento.objects.filter(agendamento=agendamento).first()
+    if (
+        atendimento is None
+        or atendimento.origem != Atendimento.Origem.AUTOMATICO
+        or atendimento.revisado_em is not None
+    ):
+        raise TransicaoInvalida(
+            _("Só um fechamento automático ainda não revisado pode ser desfeito.")
+        )
+    fechamento = (
+        HistoricoStatus.objects.filter(agendamento=agendamento, status_novo="concluido")
+        .order_by("-registrado_em", "-id")
+        .first()
+    )
+    volta_para = (
+        fechamento.status_anterior
+        if fechamento and fechamento.status_anterior in Agendamento.STATUS_ABERTOS
+        else Agendamento.Status.AGENDADO
+    )
+    _transicionar(
+        agendamento,
+        de=(Agendamento.Status.CONCLUIDO,),
+        para=volta_para,
+        usuario=usuario,
+        now=now,
+        motivo=(motivo or "").strip() or _("Fechamento automático desfeito."),
+        erro=_("Só um agendamento concluído pode ser reaberto."),
+        fechamento_automatico=False,
+    )
+    atendimento.delete()
+    return agendamento
+
+
+def atendimento_atualizar(
+    atendimento: Atendimento,
+    *,
+    usuario,
+    now: datetime,
+    diagnostico: str | None = None,
+    tratamento_realizado: str | None = None,
+) -> Atendimento:
+    """Edit a visit record; editing an automatic one marks it reviewed by ``usuario``."""
+    if diagnostico is not None:
+        atendimento.diagnostico = diagnostico
+    if tratamento_realizado is not None:
+        atendimento.tratamento_realizado = tratamento_realizado
+    if atendimento.origem == Atendimento.Origem.AUTOMATICO:
+        atendimento.revisado_em = now
+        atendimento.revisado_por = usuario
+    atendimento.full_clean()
+    atendimento.save()
+    return atendimento
 
 
 def executar_finalizacao(
@@ -220,7 +544,15 @@ __all__ = [
     "DIAGNOSTICO_AUTOMATICO",
     "TRATAMENTO_PADRAO",
     "agenda_finalizacao_garantir",
+    "TransicaoInvalida",
+    "agendamento_cancelar",
+    "agendamento_confirmar",
     "agendamento_criar",
+    "agendamento_finalizar",
+    "agendamento_marcar_falta",
+    "agendamento_reabrir",
+    "agendamento_reagendar",
+    "atendimento_atualizar",
     "executar_finalizacao",
     "finalizar_agendamentos_vencidos",
 ]

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from rest_framework.test import APIClient
 
 from apps.clinic.models import Paciente
@@ -17,6 +18,7 @@ CPF_VALIDO = "52998224725"  # check digits valid (Receita Federal algorithm)
 def api():
     cliente = APIClient()
     usuario = get_user_model().objects.create_user("recepcao1", password="s3nha-l0nga")
+    usuario.groups.add(Group.objects.get(name="recepcao"))
     cliente.force_authenticate(usuario)
     return cliente
 
@@ -27,7 +29,8 @@ def test_everything_requires_login():
 
 
 def test_a_token_obtained_with_the_password_authenticates():
-    get_user_model().objects.create_user("gestor1", password="s3nha-l0nga")
+    gestor = get_user_model().objects.create_user("gestor1", password="s3nha-l0nga")
+    gestor.groups.add(Group.objects.get(name="gestor"))
     token = (
         APIClient()
         .post("/api/auth/token/", {"username": "gestor1", "password": "s3nha-l0nga"}, format="json")
@@ -62,12 +65,48 @@ def test_unknown_fields_are_rejected_not_ignored(api):
     assert resposta.data == {"apelido": ["Campo desconhecido."]}
 
 
-def test_a_patient_cannot_be_deleted_through_the_api(api):
+def test_a_dentist_cannot_delete_a_patient():
+    usuario = get_user_model().objects.create_user("dentista1")
+    usuario.groups.add(Group.objects.get(name="dentista"))
+    cliente = APIClient()
+    cliente.force_authenticate(usuario)
     paciente = PacienteFactory()
-    assert api.delete(f"/api/pacientes/{paciente.pk}/").status_code == 405
+    assert cliente.delete(f"/api/pacientes/{paciente.pk}/").status_code == 403
     assert Paciente.objects.filter(pk=paciente.pk).exists()
 
 
 def test_the_openapi_schema_and_swagger_ui_are_served(api):
     assert api.get("/api/schema/").status_code == 200
     assert api.get("/api/docs/").status_code == 200
+
+
+def test_repeated_failed_logins_lock_the_account_out_for_a_while():
+    get_user_model().objects.create_user("alvo", password="s3nha-l0nga")
+    cliente = APIClient()
+    for _ in range(5):
+        errado = cliente.post(
+            "/api/auth/token/", {"username": "alvo", "password": "errada"}, format="json"
+        )
+        assert errado.status_code == 400
+    # Even the right password is refused now (django-axes lockout).
+    certo = cliente.post(
+        "/api/auth/token/", {"username": "alvo", "password": "s3nha-l0nga"}, format="json"
+    )
+    assert certo.status_code in (400, 403, 429)
+    assert "token" not in (certo.data or {})
+
+
+def test_the_token_endpoint_is_rate_limited():
+    from django.core.cache import cache
+
+    cache.clear()  # the throttle's counters live in the cache
+    cliente = APIClient()
+    codigos = [
+        cliente.post(
+            "/api/auth/token/", {"username": f"u{i}", "password": "x"}, format="json"
+        ).status_code
+        for i in range(11)
+    ]
+    # API_LOGIN_RATE defaults to 10/min per client.
+    assert codigos == [400] * 10 + [429]
+    cache.clear()

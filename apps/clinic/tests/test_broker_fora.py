@@ -25,7 +25,8 @@ p = Paciente.objects.create(nome="Joana Confidencial Pereira")
 d = Dentista.objects.create(nome="Dr. Teste")
 t = time.monotonic()
 ag = services.agendamento_criar(paciente=p, dentista=d,
-                                data_hora=timezone.now() - timedelta(hours=3))
+                                data_hora=timezone.now() - timedelta(hours=3),
+                                permitir_retroativo=True)
 print(json.dumps({"id": ag.pk, "segundos": time.monotonic() - t}))
 """
 

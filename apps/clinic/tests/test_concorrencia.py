@@ -46,9 +46,11 @@ def test_sweeps_and_single_tasks_racing_close_each_row_exactly_once(tmp_path: Pa
     import subprocess
 
     paciente, dentista = PacienteFactory(), DentistaFactory()
-    inicio = timezone.now() - timedelta(days=10)
+    inicio = timezone.now() - timedelta(days=60)
     Agendamento.objects.bulk_create(
-        Agendamento(paciente=paciente, dentista=dentista, data_hora=inicio + timedelta(minutes=i))
+        Agendamento(
+            paciente=paciente, dentista=dentista, data_hora=inicio + timedelta(minutes=30 * i)
+        )
         for i in range(N)
     )
     largada = tmp_path / "largada"

@@ -31,7 +31,8 @@ from apps.clinic import services
 from apps.clinic.models import Dentista, Paciente
 ag = services.agendamento_criar(
     paciente=Paciente.objects.create(nome="E2E"), dentista=Dentista.objects.create(nome="E2E"),
-    data_hora=timezone.now() - timedelta(hours=1), duracao_minutos=20)
+    data_hora=timezone.now() - timedelta(hours=1), duracao_minutos=20,
+    permitir_retroativo=True)
 print(ag.pk)
 """
 SITUACAO = """

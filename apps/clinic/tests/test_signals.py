@@ -21,6 +21,7 @@ def _criar(inicio_relativo: timedelta, **kwargs):
         paciente=PacienteFactory(),
         dentista=DentistaFactory(),
         data_hora=timezone.now() + inicio_relativo,
+        permitir_retroativo=True,
         **kwargs,
     )
 
@@ -90,6 +91,7 @@ def test_a_broker_failure_is_logged_without_personal_data_and_the_save_stands(
                 paciente=paciente,
                 dentista=DentistaFactory(),
                 data_hora=timezone.now() - timedelta(hours=3),
+                permitir_retroativo=True,
             )
     ag.refresh_from_db()
     assert ag.active  # saved, still open: the sweep will close it

@@ -25,6 +25,7 @@ def test_saving_a_past_appointment_gets_it_closed_by_the_worker(celery_worker):
         dentista=DentistaFactory(),
         data_hora=timezone.now() - timedelta(hours=2),
         observacoes="Profilaxia",
+        permitir_retroativo=True,
     )
     wait_until(lambda: _fechado(ag.pk), timeout=20, what="the worker to close the appointment")
     ag.refresh_from_db()
@@ -38,17 +39,19 @@ def test_saving_a_past_appointment_gets_it_closed_by_the_worker(celery_worker):
 
 def test_the_sweep_closes_a_backlog(celery_worker):
     paciente, dentista = PacienteFactory(), DentistaFactory()
-    inicio = timezone.now() - timedelta(days=30)
+    inicio = timezone.now() - timedelta(days=90)
     # bulk_create sends no post_save: only the sweep can close these.
     Agendamento.objects.bulk_create(
-        Agendamento(paciente=paciente, dentista=dentista, data_hora=inicio + timedelta(minutes=i))
+        Agendamento(
+            paciente=paciente, dentista=dentista, data_hora=inicio + timedelta(minutes=30 * i)
+        )
         for i in range(3000)
     )
     Agendamento.objects.bulk_create(
         Agendamento(
             paciente=paciente,
             dentista=dentista,
-            data_hora=timezone.now() + timedelta(days=1, minutes=i),
+            data_hora=timezone.now() + timedelta(days=1, minutes=30 * i),
         )
         for i in range(10)
     )

@@ -5,6 +5,7 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
@@ -25,11 +26,25 @@ class Command(BaseCommand):
             return
         senha = secrets.token_urlsafe(9)
         User.objects.create_superuser("demo", "demo@example.invalid", senha)
+        # One login per role, same password, to try the API's rules.
+        usuarios = {}
+        for nome, grupo in (
+            ("recepcao", "recepcao"),
+            ("dentista", "dentista"),
+            ("gestor", "gestor"),
+        ):
+            usuarios[nome] = User.objects.create_user(nome, password=senha)
+            usuarios[nome].groups.add(Group.objects.get(name=grupo))
         credenciais = settings.VAR_DIR / "demo_credenciais.txt"
         credenciais.touch(mode=0o600)
-        credenciais.write_text(f"usuario: demo\nsenha: {senha}\n")
+        credenciais.write_text(
+            f"senha de todos: {senha}\n"
+            "demo: superusuário (admin)\nrecepcao, dentista, gestor: um por perfil da API\n"
+        )
 
-        dentista = Dentista.objects.create(nome="Dra. Ana Demonstração", cro="CRO-SP 00000")
+        dentista = Dentista.objects.create(
+            nome="Dra. Ana Demonstração", cro="CRO-SP 00000", usuario=usuarios["dentista"]
+        )
         pacientes = [
             Paciente.objects.create(nome=nome)
             for nome in ("Paciente Demo 1", "Paciente Demo 2", "Paciente Demo 3")
@@ -49,11 +64,13 @@ class Command(BaseCommand):
                 data_hora=inicio,
                 duracao_minutos=45,
                 observacoes=obs,
+                permitir_retroativo=True,
             )
         self.stdout.write(
             self.style.WARNING(
-                "Banco vazio: criados dados de demonstração — login 'demo' com a senha "
-                f"'{senha}' (também em {credenciais}) e 5 agendamentos, 3 deles já "
-                "encerrados, que o worker fecha em instantes."
+                "Banco vazio: criados dados de demonstração — login 'demo' (admin) e "
+                "'recepcao', 'dentista', 'gestor' (perfis da API), todos com a senha "
+                f"'{senha}' (também em {credenciais}), e 5 agendamentos da dentista, 3 "
+                "deles já encerrados, que o worker fecha em instantes."
             )
         )

@@ -1,0 +1,394 @@
+"""REST API: the schedule, transitions, visit records, roles and bad input."""
+
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+from rest_framework.test import APIClient
+
+from apps.clinic import services
+from apps.clinic.models import Agendamento, Atendimento
+
+from .factories import AgendamentoFactory, DentistaFactory, PacienteFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def _cliente(nome: str, grupo: str | None):
+    usuario = get_user_model().objects.create_user(nome, password="s3nha-l0nga-demais")
+    if grupo:
+        usuario.groups.add(Group.objects.get(name=grupo))
+    cliente = APIClient()
+    cliente.force_authenticate(usuario)
+    cliente.usuario = usuario
+    return cliente
+
+
+@pytest.fixture
+def recepcao():
+    return _cliente("recepcionista", "recepcao")
+
+
+@pytest.fixture
+def gestor():
+    return _cliente("gestora", "gestor")
+
+
+@pytest.fixture
+def dentista():
+    cliente = _cliente("dra.ana", "dentista")
+    cliente.dentista = DentistaFactory(usuario=cliente.usuario)
+    return cliente
+
+
+@pytest.fixture
+def outro_dentista():
+    cliente = _cliente("dr.bruno", "dentista")
+    cliente.dentista = DentistaFactory(usuario=cliente.usuario)
+    return cliente
+
+
+def _amanha_as(hora: int, minuto: int = 0):
+    return (timezone.localtime() + timedelta(days=1)).replace(
+        hour=hora, minute=minuto, second=0, microsecond=0
+    )
+
+
+def _reservar(cliente, dentista, inicio, duracao=30, **extra):
+    return cliente.post(
+        "/api/agendamentos/",
+        {
+            "paciente": PacienteFactory().pk,
+            "dentista": dentista.pk,
+            "data_hora": inicio.isoformat(),
+            "duracao_minutos": duracao,
+            **extra,
+        },
+        format="json",
+    )
+
+
+def _passado(dentista, horas=3, **kwargs):
+    ag = AgendamentoFactory(
+        dentista=dentista, data_hora=timezone.now() - timedelta(hours=horas), **kwargs
+    )
+    ag.refresh_from_db()
+    return ag
+
+
+# --- the receptionist's day ---------------------------------------------------
+
+
+def test_a_receptionist_books_confirms_reschedules_and_cancels(recepcao, dentista):
+    criado = _reservar(recepcao, dentista.dentista, _amanha_as(9))
+    assert criado.status_code == 201, criado.data
+    pk = criado.data["id"]
+    assert criado.data["status"] == "agendado"
+
+    assert recepcao.post(f"/api/agendamentos/{pk}/confirmar/").data["status"] == "confirmado"
+
+    novo_inicio = _amanha_as(15)
+    reagendado = recepcao.patch(
+        f"/api/agendamentos/{pk}/",
+        {"data_hora": novo_inicio.isoformat(), "duracao_minutos": 60},
+        format="json",
+    )
+    assert reagendado.status_code == 200, reagendado.data
+    assert reagendado.data["duracao_minutos"] == 60
+
+    cancelado = recepcao.post(f"/api/agendamentos/{pk}/cancelar/", {"motivo": "viagem"})
+    assert cancelado.status_code == 200
+    assert cancelado.data["status"] == "cancelado"
+    assert cancelado.data["cancelamento_tardio"] is False  # more than 24 h ahead
+    historico = recepcao.get(f"/api/agendamentos/{pk}/historico/").data
+    assert [(h["status_anterior"], h["status_novo"]) for h in historico] == [
+        ("", "agendado"),
+        ("agendado", "confirmado"),
+        ("confirmado", "cancelado"),
+    ]
+    assert historico[-1]["motivo"] == "viagem"
+
+
+def test_a_cancellation_less_than_24_hours_ahead_is_recorded_as_late(recepcao):
+    ag = AgendamentoFactory(data_hora=timezone.now() + timedelta(hours=5))
+    resposta = recepcao.post(f"/api/agendamentos/{ag.pk}/cancelar/", {"motivo": "doente"})
+    assert resposta.data["cancelamento_tardio"] is True
+    assert ag.historico.get(status_novo="cancelado").motivo == "doente [cancelamento tardio]"
+
+
+def test_cancelling_needs_a_reason(recepcao):
+    ag = AgendamentoFactory()
+    resposta = recepcao.post(f"/api/agendamentos/{ag.pk}/cancelar/", {})
+    assert resposta.status_code == 400
+    assert "motivo" in resposta.data
+
+
+@pytest.mark.parametrize(
+    ("acao", "status_inicial", "mensagem"),
+    [
+        ("confirmar", "cancelado", "Só um agendamento na situação agendado pode ser confirmado"),
+        ("cancelar", "faltou", "Só um agendamento em aberto pode ser cancelado"),
+        ("confirmar", "confirmado", "este está confirmado"),
+    ],
+)
+def test_invalid_transitions_answer_409_in_pt_br(gestor, acao, status_inicial, mensagem):
+    ag = AgendamentoFactory(status=status_inicial, active=status_inicial == "confirmado")
+    corpo = {"motivo": "x"} if acao == "cancelar" else {}
+    resposta = gestor.post(f"/api/agendamentos/{ag.pk}/{acao}/", corpo)
+    assert resposta.status_code == 409
+    assert mensagem in resposta.data["detail"]
+    assert resposta.data["code"] == "transicao_invalida"
+
+
+def test_a_future_appointment_cannot_be_marked_as_a_no_show(recepcao):
+    ag = AgendamentoFactory(data_hora=timezone.now() + timedelta(hours=2))
+    resposta = recepcao.post(f"/api/agendamentos/{ag.pk}/marcar-falta/")
+    assert resposta.status_code == 409
+    assert "depois do início" in resposta.data["detail"]
+    assert Agendamento.objects.get(pk=ag.pk).status == "agendado"
+
+
+def test_a_started_appointment_is_marked_as_a_no_show(recepcao):
+    ag = AgendamentoFactory(data_hora=timezone.now() - timedelta(minutes=5))
+    resposta = recepcao.post(f"/api/agendamentos/{ag.pk}/marcar-falta/")
+    assert (resposta.status_code, resposta.data["status"], resposta.data["active"]) == (
+        200,
+        "faltou",
+        False,
+    )
+
+
+def test_a_closed_appointment_cannot_be_rescheduled(recepcao):
+    ag = AgendamentoFactory(status="cancelado", active=False)
+    resposta = recepcao.patch(
+        f"/api/agendamentos/{ag.pk}/", {"data_hora": _amanha_as(10).isoformat()}, format="json"
+    )
+    assert resposta.status_code == 409
+
+
+# --- validation -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize("duracao", [4, 481, "quinze", None])
+def test_the_duration_must_be_5_to_480_minutes(recepcao, dentista, duracao):
+    resposta = _reservar(recepcao, dentista.dentista, _amanha_as(9), duracao=duracao)
+    assert resposta.status_code == 400
+    assert "duracao_minutos" in resposta.data
+
+
+def test_booking_in_the_past_needs_the_back_dating_permission(recepcao, gestor, dentista):
+    ontem = timezone.now() - timedelta(days=1)
+    resposta = _reservar(recepcao, dentista.dentista, ontem)
+    assert resposta.status_code == 400
+    assert "passado" in resposta.data["data_hora"][0]
+    # The manager's group has clinic.agendar_retroativo.
+    assert _reservar(gestor, dentista.dentista, ontem).status_code == 201
+
+
+def test_a_naive_data_hora_is_read_in_the_clinics_time_zone(recepcao, dentista):
+    dia = (timezone.localdate() + timedelta(days=2)).isoformat()
+    resposta = recepcao.post(
+        "/api/agendamentos/",
+        {
+            "paciente": PacienteFactory().pk,
+            "dentista": dentista.dentista.pk,
+            "data_hora": f"{dia}T10:00:00",
+        },
+        format="json",
+    )
+    assert resposta.status_code == 201, resposta.data
+    assert resposta.data["data_hora"].endswith("T10:00:00-03:00")
+
+
+@pytest.mark.parametrize(
+    "corpo",
+    [
+        {"data_hora": "amanhã cedo"},
+        {"paciente": "abc"},
+        {"paciente": 999999},
+        {"ajuda": "campo inventado"},
+    ],
+)
+def test_bad_booking_input_is_a_400_naming_the_field(recepcao, dentista, corpo):
+    base = {
+        "paciente": PacienteFactory().pk,
+        "dentista": dentista.dentista.pk,
+        "data_hora": _amanha_as(9).isoformat(),
+    }
+    resposta = recepcao.post("/api/agendamentos/", {**base, **corpo}, format="json")
+    assert resposta.status_code == 400
+    assert set(corpo) <= set(resposta.data)
+
+
+def test_a_phone_number_must_look_brazilian(recepcao):
+    ruim = recepcao.post("/api/pacientes/", {"nome": "Eva", "telefone": "12345"}, format="json")
+    assert ruim.status_code == 400 and "Telefone inválido" in ruim.data["telefone"][0]
+    bom = recepcao.post(
+        "/api/pacientes/", {"nome": "Eva", "telefone": "(27) 99876-5432"}, format="json"
+    )
+    assert bom.status_code == 201
+
+
+# --- double booking ---------------------------------------------------------------
+
+
+def test_a_dentist_cannot_be_double_booked(recepcao, dentista):
+    assert _reservar(recepcao, dentista.dentista, _amanha_as(9), 60).status_code == 201
+    sobreposto = _reservar(recepcao, dentista.dentista, _amanha_as(9, 30))
+    assert sobreposto.status_code == 400
+    assert "O dentista já tem um agendamento de" in sobreposto.data["data_hora"][0]
+    # Back to back is fine, and so is another dentist at the same time.
+    assert _reservar(recepcao, dentista.dentista, _amanha_as(10)).status_code == 201
+    assert _reservar(recepcao, DentistaFactory(), _amanha_as(9, 30)).status_code == 201
+
+
+def test_a_cancelled_appointment_frees_its_slot(recepcao, dentista):
+    pk = _reservar(recepcao, dentista.dentista, _amanha_as(9)).data["id"]
+    recepcao.post(f"/api/agendamentos/{pk}/cancelar/", {"motivo": "remarcar"})
+    assert _reservar(recepcao, dentista.dentista, _amanha_as(9)).status_code == 201
+
+
+def test_rescheduling_onto_another_appointment_is_refused(recepcao, dentista):
+    _reservar(recepcao, dentista.dentista, _amanha_as(9))
+    pk = _reservar(recepcao, dentista.dentista, _amanha_as(11)).data["id"]
+    resposta = recepcao.patch(
+        f"/api/agendamentos/{pk}/", {"data_hora": _amanha_as(9, 15).isoformat()}, format="json"
+    )
+    assert resposta.status_code == 400
+
+
+# --- the dentist: own agenda, clinical records ---------------------------------------
+
+
+def test_a_dentist_closes_an_appointment_with_a_diagnosis(dentista):
+    ag = _passado(dentista.dentista, horas=1)
+    resposta = dentista.post(
+        f"/api/agendamentos/{ag.pk}/finalizar/",
+        {"diagnostico": "Cárie no 36", "tratamento_realizado": "Restauração em resina"},
+    )
+    assert resposta.status_code == 201, resposta.data
+    assert resposta.data["origem"] == "manual"
+    assert Agendamento.objects.get(pk=ag.pk).status == "concluido"
+
+
+def test_a_dentist_reverts_an_automatic_close_and_history_keeps_both(dentista):
+    ag = _passado(dentista.dentista, status="confirmado")
+    services.executar_finalizacao(ag, now=timezone.now(), task_id="t-9")
+    resposta = dentista.post(f"/api/agendamentos/{ag.pk}/reabrir/", {"motivo": "paciente faltou"})
+    assert resposta.status_code == 200, resposta.data
+    assert (resposta.data["status"], resposta.data["active"]) == ("confirmado", True)
+    assert resposta.data["fechamento_automatico"] is False
+    assert not Atendimento.objects.filter(agendamento=ag).exists()
+    # The sweep leaves it to the dentist now.
+    assert services.finalizar_agendamentos_vencidos(now=timezone.now()) == 0
+    historico = [(h.status_anterior, h.status_novo) for h in ag.historico.order_by("id")]
+    assert historico[-2:] == [("confirmado", "concluido"), ("concluido", "confirmado")]
+    assert dentista.post(f"/api/agendamentos/{ag.pk}/marcar-falta/").data["status"] == "faltou"
+
+
+def test_a_manual_close_cannot_be_reverted(dentista):
+    ag = _passado(dentista.dentista)
+    services.agendamento_finalizar(
+        ag, usuario=None, now=timezone.now(), diagnostico="d", tratamento_realizado="t"
+    )
+    assert dentista.post(f"/api/agendamentos/{ag.pk}/reabrir/").status_code == 409
+
+
+def test_editing_an_automatic_record_marks_it_reviewed(dentista):
+    ag = _passado(dentista.dentista)
+    atendimento = services.executar_finalizacao(ag, now=timezone.now())
+    resposta = dentista.patch(
+        f"/api/atendimentos/{atendimento.pk}/", {"diagnostico": "Gengivite leve"}, format="json"
+    )
+    assert resposta.status_code == 200, resposta.data
+    assert resposta.data["revisado_por"] == dentista.usuario.pk
+    assert resposta.data["revisado_em"] is not None
+
+
+def test_a_dentist_gets_404_for_another_dentists_records(dentista, outro_dentista):
+    alheio = _passado(outro_dentista.dentista)
+    atendimento = services.executar_finalizacao(alheio, now=timezone.now())
+    assert dentista.get(f"/api/atendimentos/{atendimento.pk}/").status_code == 404
+    assert dentista.get(f"/api/agendamentos/{alheio.pk}/").status_code == 404
+    assert dentista.post(f"/api/agendamentos/{alheio.pk}/reabrir/").status_code == 404
+    assert dentista.get(f"/api/dentistas/{outro_dentista.dentista.pk}/agenda/").status_code == 404
+    assert dentista.get("/api/atendimentos/").data["count"] == 0
+    assert outro_dentista.get("/api/atendimentos/").data["count"] == 1
+
+
+def test_a_dentist_sees_only_their_own_agenda(dentista, outro_dentista):
+    meu = AgendamentoFactory(dentista=dentista.dentista)
+    AgendamentoFactory(dentista=outro_dentista.dentista)
+    assert [a["id"] for a in dentista.get("/api/agendamentos/").data["results"]] == [meu.pk]
+    dia = timezone.localtime(meu.data_hora).date().isoformat()
+    agenda = dentista.get(f"/api/dentistas/{dentista.dentista.pk}/agenda/?data={dia}").data
+    assert [a["id"] for a in agenda] == [meu.pk]
+
+
+# --- the receptionist never sees clinical records --------------------------------------
+
+
+def test_the_reception_cannot_read_visit_records(recepcao, dentista):
+    ag = _passado(dentista.dentista)
+    atendimento = services.executar_finalizacao(ag, now=timezone.now())
+    assert recepcao.get("/api/atendimentos/").status_code == 403
+    assert recepcao.get(f"/api/atendimentos/{atendimento.pk}/").status_code == 403
+    detalhe = recepcao.get(f"/api/agendamentos/{ag.pk}/").data
+    assert "diagnostico" not in detalhe and "tratamento_realizado" not in detalhe
+    resposta = recepcao.post(
+        f"/api/agendamentos/{ag.pk}/finalizar/", {"diagnostico": "x", "tratamento_realizado": "y"}
+    )
+    assert resposta.status_code == 403
+
+
+def test_a_user_without_a_role_is_refused_everywhere():
+    sem_papel = _cliente("visitante", None)
+    for url in (
+        "/api/pacientes/",
+        "/api/agendamentos/",
+        "/api/dentistas/",
+        "/api/atendimentos/",
+        "/api/relatorios/agendamentos/",
+    ):
+        assert sem_papel.get(url).status_code == 403, url
+
+
+def test_only_the_manager_sees_reports(gestor, recepcao, dentista):
+    _passado(dentista.dentista)
+    assert recepcao.get("/api/relatorios/agendamentos/").status_code == 403
+    assert dentista.get("/api/relatorios/agendamentos/").status_code == 403
+    resposta = gestor.get("/api/relatorios/agendamentos/")
+    assert resposta.status_code == 200
+    assert sum(linha["total"] for linha in resposta.data["por_status"]) >= 1
+
+
+# --- lists -------------------------------------------------------------------------
+
+
+def test_the_list_filters_by_day_in_the_clinics_time_zone(recepcao, dentista):
+    # 23:30 in São Paulo is already the next day in UTC.
+    tarde = _amanha_as(23, 30)
+    pk = _reservar(recepcao, dentista.dentista, tarde).data["id"]
+    dia = tarde.date().isoformat()
+    resposta = recepcao.get(f"/api/agendamentos/?data_inicio={dia}&data_fim={dia}")
+    assert [a["id"] for a in resposta.data["results"]] == [pk]
+    seguinte = (tarde.date() + timedelta(days=1)).isoformat()
+    assert recepcao.get(f"/api/agendamentos/?data_inicio={seguinte}").data["count"] == 0
+
+
+def test_the_list_filters_by_status_dentist_and_active(recepcao, dentista):
+    AgendamentoFactory(dentista=dentista.dentista)
+    AgendamentoFactory(status="cancelado", active=False)
+    assert recepcao.get("/api/agendamentos/?active=true").data["count"] == 1
+    assert recepcao.get("/api/agendamentos/?status=cancelado").data["count"] == 1
+    assert recepcao.get(f"/api/agendamentos/?dentista={dentista.dentista.pk}").data["count"] == 1
+
+
+def test_a_patient_with_appointments_cannot_be_deleted(recepcao):
+    ag = AgendamentoFactory()
+    resposta = recepcao.delete(f"/api/pacientes/{ag.paciente_id}/")
+    assert resposta.status_code == 409
+    sem_agenda = PacienteFactory()
+    assert recepcao.delete(f"/api/pacientes/{sem_agenda.pk}/").status_code == 204
