@@ -392,3 +392,23 @@ def test_a_patient_with_appointments_cannot_be_deleted(recepcao):
     assert resposta.status_code == 409
     sem_agenda = PacienteFactory()
     assert recepcao.delete(f"/api/pacientes/{sem_agenda.pk}/").status_code == 204
+
+
+@pytest.mark.parametrize("url", ["/api/agendamentos/", "/api/pacientes/", "/api/atendimentos/"])
+def test_a_list_costs_the_same_queries_for_5_rows_as_for_50(gestor, url):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def consultas() -> int:
+        with CaptureQueriesContext(connection) as capturadas:
+            assert gestor.get(url).status_code == 200
+        return len(capturadas)
+
+    for i in range(5):
+        ag = _passado(DentistaFactory(), horas=3 + i)
+        services.executar_finalizacao(ag, now=timezone.now())
+    poucas = consultas()
+    for i in range(50):
+        ag = _passado(DentistaFactory(), horas=60 + i)
+        services.executar_finalizacao(ag, now=timezone.now())
+    assert consultas() == poucas
