@@ -7,10 +7,28 @@ from django.utils.translation import ngettext
 
 from . import services
 from .models import Agendamento, Atendimento, Dentista, HistoricoStatus, Paciente
+from .permissions import papel
+from .selectors import agendamentos_visiveis, atendimentos_visiveis
+
+
+class VisivelPorPapelMixin:
+    """The admin shows a staff member only the rows the API would (a dentist: their own)."""
+
+    def get_queryset(self, request):
+        qs = super().get_queryset(request)
+        if request.user.is_superuser:
+            return qs
+        return qs.filter(pk__in=self.visiveis(request.user).values("pk"))
 
 
 @admin.register(Paciente)
-class PacienteAdmin(admin.ModelAdmin):
+class PacienteAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
+    @staticmethod
+    def visiveis(usuario):
+        if papel(usuario) == "dentista":
+            return Paciente.objects.filter(agendamentos__dentista__usuario=usuario)
+        return Paciente.objects.all() if papel(usuario) else Paciente.objects.none()
+
     list_display = ("nome", "cpf", "telefone", "email")
     search_fields = ("nome", "cpf")
     readonly_fields = ("id_externo", "created_at", "updated_at")
@@ -45,7 +63,9 @@ class AtendimentoInline(admin.StackedInline):
 
 
 @admin.register(Agendamento)
-class AgendamentoAdmin(admin.ModelAdmin):
+class AgendamentoAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
+    visiveis = staticmethod(agendamentos_visiveis)
+
     list_display = ("id", "data_hora", "fim", "paciente", "dentista", "status", "active")
     list_filter = ("status", "active", "dentista")
     date_hierarchy = "data_hora"
@@ -100,7 +120,9 @@ class AgendamentoAdmin(admin.ModelAdmin):
 
 
 @admin.register(Atendimento)
-class AtendimentoAdmin(admin.ModelAdmin):
+class AtendimentoAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
+    visiveis = staticmethod(atendimentos_visiveis)
+
     list_display = ("id", "agendamento", "origem", "created_at")
     list_filter = ("origem",)
     readonly_fields = ("origem", "created_at", "updated_at")
@@ -108,7 +130,11 @@ class AtendimentoAdmin(admin.ModelAdmin):
 
 
 @admin.register(HistoricoStatus)
-class HistoricoStatusAdmin(admin.ModelAdmin):
+class HistoricoStatusAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
+    @staticmethod
+    def visiveis(usuario):
+        return HistoricoStatus.objects.filter(agendamento__in=agendamentos_visiveis(usuario))
+
     list_display = ("agendamento", "status_anterior", "status_novo", "registrado_em", "ator")
     list_filter = ("status_novo",)
     raw_id_fields = ("agendamento",)

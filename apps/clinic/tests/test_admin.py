@@ -69,3 +69,25 @@ def test_a_start_outside_1900_to_2100_is_refused_with_a_pt_br_message(ano):
     with pytest.raises(ValidationError) as exc:
         ag.full_clean()
     assert exc.value.message_dict["data_hora"] == ["Informe uma data entre os anos de 1900 e 2100."]
+
+
+def test_a_staff_dentist_sees_only_their_own_records_in_the_admin():
+    from django.contrib.auth.models import Group
+
+    from apps.clinic.admin import AtendimentoAdmin
+    from apps.clinic.models import Atendimento
+
+    from .factories import DentistaFactory
+
+    usuario = get_user_model().objects.create_user("dra.staff", is_staff=True)
+    usuario.groups.add(Group.objects.get(name="dentista"))
+    meu = AgendamentoFactory(
+        dentista=DentistaFactory(usuario=usuario), data_hora=timezone.now() - timedelta(hours=3)
+    )
+    alheio = AgendamentoFactory(data_hora=timezone.now() - timedelta(hours=3))
+    for ag in (meu, alheio):
+        services.executar_finalizacao(ag, now=timezone.now())
+    request = RequestFactory().get("/admin/")
+    request.user = usuario
+    visiveis = AtendimentoAdmin(Atendimento, admin.site).get_queryset(request)
+    assert [a.agendamento_id for a in visiveis] == [meu.pk]
