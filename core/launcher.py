@@ -147,6 +147,9 @@ class Stack:
                 self.env.get("WEB_CONCURRENCY", "2"),
                 "--access-logfile",
                 "-",
+                # Path without the query string: searches (a name, a CPF) stay out of logs.
+                "--access-logformat",
+                '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss',
                 "--graceful-timeout",
                 "10",
                 "--no-control-socket",

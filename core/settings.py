@@ -54,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "django_filters",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "axes",
     "apps.clinic",
 ]
@@ -188,6 +189,11 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Pacientes, dentistas, agenda e atendimentos da clínica.",
     "VERSION": "0.1.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and Swagger UI need login too (session: /api/auth/login/).
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"StatusAgendamentoEnum": "apps.clinic.models.Agendamento.Status"},
 }
 

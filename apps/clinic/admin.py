@@ -1,6 +1,9 @@
 """Admin (pt-BR). Status changes go through the services, never a bare save."""
 
+import copy
+
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -80,15 +83,59 @@ class AgendamentoAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
         if obj is not None and not obj.active:
             # Closed (concluido/faltou/cancelado): the record of what happened.
             return [f.name for f in self.model._meta.fields]
+        if obj is not None:
+            # Another patient or dentist is another appointment: cancel and book.
+            return [*self.readonly_fields, "paciente", "dentista"]
         return self.readonly_fields
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        formulario = super().get_form(request, obj, change=change, **kwargs)
+        retroativo = request.user.has_perm("clinic.agendar_retroativo")
+
+        class FormularioAgendamento(formulario):
+            def clean(self):
+                dados = super().clean()
+                if self.errors or not self.instance.active:
+                    return dados
+                # The services' own checks, so the admin answers like the API
+                # (a form error, not a 500 from the exclusion constraint).
+                agendamento = copy.copy(self.instance)
+                for campo in ("paciente", "dentista", "data_hora", "duracao_minutos"):
+                    if campo in dados:
+                        setattr(agendamento, campo, dados[campo])
+                try:
+                    if not agendamento.dentista.ativo:
+                        raise ValidationError(
+                            {"dentista": _("Este dentista está inativo e não recebe agendamentos.")}
+                        )
+                    services.agendamento_validar_horario(
+                        agendamento,
+                        now=timezone.now(),
+                        permitir_retroativo=retroativo,
+                        inicio_mudou=self.instance.pk is None or "data_hora" in self.changed_data,
+                    )
+                except ValidationError as erro:
+                    self.add_error(None, erro)
+                return dados
+
+        return FormularioAgendamento
 
     def save_model(self, request, obj, form, change):
         if change:
-            # Only the fields this form changed: a full save would write back the
-            # status the form loaded, reopening an appointment the worker closed
-            # in the meantime (the services are the only writers of status).
+            # Through the service, and only what the form changed: a full save
+            # would write back the status the form loaded, reopening an
+            # appointment the worker closed in the meantime.
             if form.changed_data:
-                obj.save(update_fields=[*form.changed_data, "updated_at"])
+                try:
+                    services.agendamento_reagendar(
+                        obj,
+                        usuario=request.user,
+                        now=timezone.now(),
+                        permitir_retroativo=request.user.has_perm("clinic.agendar_retroativo"),
+                        **{campo: getattr(obj, campo) for campo in form.changed_data},
+                    )
+                except services.TransicaoInvalida as erro:  # closed while the form was open
+                    self.message_user(request, erro.mensagem, messages.ERROR)
             return
         # New bookings go through the service, which writes the history.
         novo = services.agendamento_criar(

@@ -14,6 +14,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import NotSupportedError, models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from localflavor.br.validators import BRCPFValidator
 
@@ -116,6 +117,13 @@ class Paciente(models.Model):
 
     def __str__(self) -> str:
         return self.nome
+
+    def clean(self) -> None:
+        super().clean()
+        if self.data_nascimento and self.data_nascimento > timezone.localdate():
+            raise ValidationError(
+                {"data_nascimento": _("A data de nascimento não pode estar no futuro.")}
+            )
 
 
 class Dentista(models.Model):

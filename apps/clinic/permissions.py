@@ -81,6 +81,9 @@ class TemPapel(BasePermission):
     message = "Seu perfil não tem permissão para esta operação."
 
     def has_permission(self, request, view) -> bool:
+        if getattr(view, "action_map", None) is not None and view.action is None:
+            # A method the view does not have: a logged-in user gets DRF's 405.
+            return bool(request.user and request.user.is_authenticated)
         regras = getattr(view, "papeis", {})
         acao = getattr(view, "action", None) or request.method.lower()
         permitidos = regras.get(acao, regras.get("*", set()))

@@ -61,9 +61,21 @@ def _erro_conflito(conflito: Agendamento | None) -> ValidationError:
     )
 
 
-def _validar_horario(agendamento: Agendamento, *, now: datetime, permitir_retroativo: bool) -> None:
-    """Past start and double booking checks shared by booking and rescheduling."""
-    if agendamento.data_hora < now and not permitir_retroativo:
+def agendamento_validar_horario(
+    agendamento: Agendamento,
+    *,
+    now: datetime,
+    permitir_retroativo: bool,
+    inicio_mudou: bool = True,
+) -> None:
+    """Check ``agendamento``'s time for booking/rescheduling; raise ``ValidationError`` if wrong.
+
+    A start before ``now`` (aware) needs ``permitir_retroativo`` when the start
+    is new (``inicio_mudou``); the dentist must be free (same rule as the
+    PostgreSQL exclusion constraint). Used by the services before saving and
+    by the admin's form, so both answer with the same pt-BR messages.
+    """
+    if inicio_mudou and agendamento.data_hora < now and not permitir_retroativo:
         raise ValidationError(
             {"data_hora": _("Não é possível agendar no passado sem a permissão de retroativo.")}
         )
@@ -129,8 +141,12 @@ def agendamento_criar(
         observacoes=observacoes,
     )
     agendamento.full_clean()
+    if not dentista.ativo:
+        raise ValidationError(
+            {"dentista": _("Este dentista está inativo e não recebe agendamentos.")}
+        )
     with transaction.atomic():
-        _validar_horario(agendamento, now=now, permitir_retroativo=permitir_retroativo)
+        agendamento_validar_horario(agendamento, now=now, permitir_retroativo=permitir_retroativo)
         _salvar_sem_sobreposicao(agendamento)
         _historico(agendamento, de="", para=agendamento.status, usuario=usuario, now=now)
     return agendamento
@@ -156,9 +172,13 @@ def agendamento_reagendar(
         atual = Agendamento.objects.select_for_update().get(pk=agendamento.pk)
         if not atual.active:
             raise TransicaoInvalida(
-                _("Só é possível alterar um agendamento em aberto; este está %(status)s.")
+                _(
+                    "Só é possível alterar um agendamento em aberto; "
+                    "a situação atual é “%(status)s”."
+                )
                 % {"status": atual.get_status_display().lower()}
             )
+        inicio_mudou = data_hora is not None and data_hora != atual.data_hora
         if data_hora is not None:
             atual.data_hora = data_hora
         if duracao_minutos is not None:
@@ -167,7 +187,9 @@ def agendamento_reagendar(
             atual.observacoes = observacoes
         atual.full_clean()
         if data_hora is not None or duracao_minutos is not None:
-            _validar_horario(atual, now=now, permitir_retroativo=permitir_retroativo)
+            agendamento_validar_horario(
+                atual, now=now, permitir_retroativo=permitir_retroativo, inicio_mudou=inicio_mudou
+            )
         _salvar_sem_sobreposicao(
             atual, update_fields=["data_hora", "duracao_minutos", "observacoes", "updated_at"]
         )
@@ -226,7 +248,10 @@ def agendamento_confirmar(agendamento: Agendamento, *, usuario, now: datetime) -
         para=Agendamento.Status.CONFIRMADO,
         usuario=usuario,
         now=now,
-        erro=_("Só um agendamento na situação agendado pode ser confirmado; este está %(s)s."),
+        erro=_(
+            "Só um agendamento na situação “agendado” pode ser confirmado; "
+            "a situação atual é “%(s)s”."
+        ),
     )
     return agendamento
 
@@ -252,7 +277,7 @@ def agendamento_cancelar(
         usuario=usuario,
         now=now,
         motivo=motivo.strip() + (" [cancelamento tardio]" if tardio else ""),
-        erro=_("Só um agendamento em aberto pode ser cancelado; este está %(s)s."),
+        erro=_("Só um agendamento em aberto pode ser cancelado; a situação atual é “%(s)s”."),
         cancelamento_tardio=tardio,
     )
     return agendamento
@@ -272,7 +297,7 @@ def agendamento_marcar_falta(agendamento: Agendamento, *, usuario, now: datetime
         para=Agendamento.Status.FALTOU,
         usuario=usuario,
         now=now,
-        erro=_("Só um agendamento em aberto pode receber falta; este está %(s)s."),
+        erro=_("Só um agendamento em aberto pode receber falta; a situação atual é “%(s)s”."),
     )
     return agendamento
 
@@ -311,7 +336,7 @@ def agendamento_finalizar(
         usuario=usuario,
         now=now,
         motivo=_("Finalizado pelo dentista."),
-        erro=_("Só um agendamento em aberto pode ser finalizado; este está %(s)s."),
+        erro=_("Só um agendamento em aberto pode ser finalizado; a situação atual é “%(s)s”."),
     )
     return Atendimento.objects.create(
         agendamento=agendamento,
@@ -333,7 +358,10 @@ def agendamento_reabrir(
     (``fechamento_automatico=False``): a person decides how it ends
     (finalizar or marcar-falta). Raises ``TransicaoInvalida`` otherwise.
     """
-    atendimento = Atendimento.objects.filter(agendamento=agendamento).first()
+    # Lock order everywhere: the appointment, then its visit record, so an edit
+    # of the record (atendimento_atualizar) and this reopening serialize.
+    Agendamento.objects.select_for_update().filter(pk=agendamento.pk).first()
+    atendimento = Atendimento.objects.select_for_update().filter(agendamento=agendamento).first()
     if (
         atendimento is None
         or atendimento.origem != Atendimento.Origem.AUTOMATICO
@@ -366,6 +394,7 @@ def agendamento_reabrir(
     return agendamento
 
 
+@transaction.atomic
 def atendimento_atualizar(
     atendimento: Atendimento,
     *,
@@ -374,17 +403,34 @@ def atendimento_atualizar(
     diagnostico: str | None = None,
     tratamento_realizado: str | None = None,
 ) -> Atendimento:
-    """Edit a visit record; editing an automatic one marks it reviewed by ``usuario``."""
-    if diagnostico is not None:
-        atendimento.diagnostico = diagnostico
-    if tratamento_realizado is not None:
-        atendimento.tratamento_realizado = tratamento_realizado
-    if atendimento.origem == Atendimento.Origem.AUTOMATICO:
-        atendimento.revisado_em = now
-        atendimento.revisado_por = usuario
-    atendimento.full_clean()
-    atendimento.save()
-    return atendimento
+    """Edit a visit record; a change to an automatic one marks it reviewed by ``usuario``.
+
+    Locks the appointment, then the record (the order agendamento_reabrir
+    uses), so an edit racing a reopening either lands before it (and the
+    reopening is refused: the record was reviewed) or finds the record gone
+    (``TransicaoInvalida``). An edit that changes nothing marks nothing.
+    """
+    Agendamento.objects.select_for_update().filter(pk=atendimento.agendamento_id).first()
+    atual = Atendimento.objects.select_for_update().filter(pk=atendimento.pk).first()
+    if atual is None:
+        raise TransicaoInvalida(_("Este atendimento não existe mais: o agendamento foi reaberto."))
+    campos = []
+    for nome, valor in (
+        ("diagnostico", diagnostico),
+        ("tratamento_realizado", tratamento_realizado),
+    ):
+        if valor is not None and valor != getattr(atual, nome):
+            setattr(atual, nome, valor)
+            campos.append(nome)
+    if not campos:
+        return atual
+    if atual.origem == Atendimento.Origem.AUTOMATICO:
+        atual.revisado_em = now
+        atual.revisado_por = usuario
+        campos += ["revisado_em", "revisado_por"]
+    atual.full_clean()
+    atual.save(update_fields=[*campos, "updated_at"])
+    return atual
 
 
 def executar_finalizacao(
@@ -552,6 +598,7 @@ __all__ = [
     "agendamento_marcar_falta",
     "agendamento_reabrir",
     "agendamento_reagendar",
+    "agendamento_validar_horario",
     "atendimento_atualizar",
     "executar_finalizacao",
     "finalizar_agendamentos_vencidos",

@@ -1,17 +1,29 @@
 """Maps the services' errors to HTTP answers with pt-BR messages."""
 
+import logging
+
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.db.models import ProtectedError
+from django.http import Http404
 from rest_framework import status
-from rest_framework.exceptions import ValidationError
+from rest_framework.exceptions import ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
 from apps.clinic.services import TransicaoInvalida
 
+logger = logging.getLogger(__name__)
+
 
 def tratar_excecao(exc, context):
-    """DRF exception handler: Django ValidationError → 400 by field, TransicaoInvalida → 409."""
+    """DRF exception handler: Django ValidationError → 400 by field, TransicaoInvalida → 409.
+
+    An ``IntegrityError`` that a service did not turn into a validation error
+    (two identical requests racing past a uniqueness check) answers 409; its
+    text, which may quote the conflicting values (a CPF), is never logged or
+    returned: only the constraint's kind.
+    """
     if isinstance(exc, DjangoValidationError):
         detalhe = (
             exc.message_dict if hasattr(exc, "error_dict") else {"non_field_errors": exc.messages}
@@ -20,6 +32,31 @@ def tratar_excecao(exc, context):
     elif isinstance(exc, TransicaoInvalida):
         return Response(
             {"detail": exc.mensagem, "code": "transicao_invalida"}, status=status.HTTP_409_CONFLICT
+        )
+    elif isinstance(exc, IntegrityError):
+        logger.warning(
+            "integrity error answered as 409 on %s (%s)",
+            context["request"].path,
+            type(getattr(exc, "__cause__", None) or exc).__name__,
+        )
+        return Response(
+            {
+                "detail": "Conflito com um registro existente; atualize os dados e tente de novo.",
+                "code": "conflito",
+            },
+            status=status.HTTP_409_CONFLICT,
+        )
+    elif isinstance(exc, Http404):
+        return Response(
+            {"detail": "Não encontrado.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND
+        )
+    elif isinstance(exc, ParseError):
+        return Response(
+            {
+                "detail": "Corpo da requisição inválido: envie um JSON bem formado.",
+                "code": "parse_error",
+            },
+            status=status.HTTP_400_BAD_REQUEST,
         )
     elif isinstance(exc, ProtectedError):
         return Response(

@@ -1,17 +1,39 @@
 """Filters of the appointment list (django-filter)."""
 
-from datetime import datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 
 import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from rest_framework.exceptions import ValidationError
 
 from apps.clinic.models import Agendamento
+
+ANO_MINIMO, ANO_MAXIMO = 1900, 2100
 
 
 def inicio_do_dia(dia) -> datetime:
     """Local midnight (settings.TIME_ZONE) starting calendar day ``dia``, as an aware datetime."""
     return timezone.make_aware(datetime.combine(dia, time.min))
+
+
+def validar_dia(dia: date, campo: str) -> date:
+    """``dia`` if its year is 1900–2100; else a 400 naming ``campo`` (no overflow at 9999)."""
+    if not ANO_MINIMO <= dia.year <= ANO_MAXIMO:
+        raise ValidationError({campo: [_("Use uma data entre os anos de 1900 e 2100.")]})
+    return dia
+
+
+def dia_do_parametro(request, campo: str, *, padrao: date) -> date:
+    """The ``AAAA-MM-DD`` query parameter ``campo``, or ``padrao`` when absent; 400 if bad."""
+    texto = request.query_params.get(campo)
+    if not texto:
+        return padrao
+    try:
+        dia = date.fromisoformat(texto)
+    except ValueError:
+        raise ValidationError({campo: [_("Use o formato AAAA-MM-DD.")]}) from None
+    return validar_dia(dia, campo)
 
 
 class AgendamentoFilter(django_filters.FilterSet):
@@ -30,7 +52,8 @@ class AgendamentoFilter(django_filters.FilterSet):
         fields = ["dentista", "paciente", "status", "active"]
 
     def filtrar_data_inicio(self, queryset, name, value):
-        return queryset.filter(data_hora__gte=inicio_do_dia(value))
+        return queryset.filter(data_hora__gte=inicio_do_dia(validar_dia(value, name)))
 
     def filtrar_data_fim(self, queryset, name, value):
-        return queryset.filter(data_hora__lt=inicio_do_dia(value + timedelta(days=1)))
+        dia = validar_dia(value, name)
+        return queryset.filter(data_hora__lt=inicio_do_dia(dia + timedelta(days=1)))

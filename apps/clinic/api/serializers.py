@@ -1,13 +1,17 @@
 """Serializers of the REST API. Validation messages are pt-BR (gettext)."""
 
+from django.http import QueryDict
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
 
 from apps.clinic.models import (
     DURACAO_MAXIMA_MINUTOS,
     DURACAO_MINIMA_MINUTOS,
     Agendamento,
     Atendimento,
+    CPFValidator,
     Dentista,
     HistoricoStatus,
     Paciente,
@@ -15,16 +19,44 @@ from apps.clinic.models import (
 
 
 class EstritoMixin:
-    """Rejects unknown fields (400 naming them) instead of silently ignoring them."""
+    """Refuses, with a 400 naming the field, what DRF would silently ignore or coerce.
+
+    - unknown fields, and read-only ones sent anyway;
+    - in JSON bodies, a wrong JSON type: a number where text is expected, a
+      string or a boolean where a whole number is expected. (Form-encoded
+      bodies are all text, so they are left to the fields' own parsing.)
+    """
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
-            desconhecidos = sorted(set(data.keys()) - set(self.fields))
-            if desconhecidos:
-                raise serializers.ValidationError(
-                    {campo: [_("Campo desconhecido.")] for campo in desconhecidos}
-                )
+            erros = {}
+            for campo in data.keys():
+                definicao = self.fields.get(campo)
+                if definicao is None:
+                    erros[campo] = [_("Campo desconhecido.")]
+                elif definicao.read_only:
+                    erros[campo] = [_("Campo somente leitura: não pode ser enviado.")]
+                elif not isinstance(data, QueryDict):
+                    erro = _erro_de_tipo(definicao, data[campo])
+                    if erro:
+                        erros[campo] = [erro]
+            if erros:
+                raise serializers.ValidationError(erros)
         return super().to_internal_value(data)
+
+
+def _erro_de_tipo(campo: serializers.Field, valor) -> str | None:
+    if valor is None:
+        return None
+    if isinstance(campo, serializers.CharField) and not isinstance(valor, str):
+        return _("Tipo inválido: envie um texto.")
+    if isinstance(campo, serializers.IntegerField) and (
+        isinstance(valor, bool) or not isinstance(valor, int)
+    ):
+        return _("Tipo inválido: envie um número inteiro.")
+    if isinstance(campo, serializers.BooleanField) and not isinstance(valor, bool):
+        return _("Tipo inválido: envie true ou false.")
+    return None
 
 
 class EstritoSerializer(EstritoMixin, serializers.ModelSerializer):
@@ -32,6 +64,32 @@ class EstritoSerializer(EstritoMixin, serializers.ModelSerializer):
 
 
 class PacienteSerializer(EstritoSerializer):
+    # Declared without the model's regex validator, whose pattern would end up
+    # in the OpenAPI schema; the check digits are validated in validate_cpf.
+    cpf = serializers.CharField(
+        max_length=11,
+        required=False,
+        allow_null=True,
+        allow_blank=True,
+        help_text=_("Somente os 11 dígitos, com os dígitos verificadores."),
+        validators=[
+            UniqueValidator(
+                queryset=Paciente.objects.all(), message=_("Já existe um paciente com este CPF.")
+            )
+        ],
+    )
+
+    def validate_data_nascimento(self, valor):
+        if valor and valor > timezone.localdate():
+            raise serializers.ValidationError(_("A data de nascimento não pode estar no futuro."))
+        return valor
+
+    def validate_cpf(self, valor):
+        if not valor:
+            return None  # blank means "not informed", stored as NULL (unique allows many)
+        CPFValidator()(valor)
+        return valor
+
     class Meta:
         model = Paciente
         fields = [
@@ -50,12 +108,14 @@ class PacienteSerializer(EstritoSerializer):
 class DentistaSerializer(EstritoSerializer):
     class Meta:
         model = Dentista
-        fields = ["id", "nome", "cro", "ativo", "created_at", "updated_at"]
+        fields = ["id", "nome", "cro", "usuario", "ativo", "created_at", "updated_at"]
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
 class AgendamentoSerializer(EstritoSerializer):
     """An appointment as the schedule shows it (no clinical record)."""
+
+    fim = serializers.DateTimeField(read_only=True)
 
     class Meta:
         model = Agendamento

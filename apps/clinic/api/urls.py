@@ -21,6 +21,8 @@ urlpatterns = [
     path("", include(router.urls)),
     path("relatorios/agendamentos/", RelatorioAgendamentosView.as_view(), name="relatorio"),
     path("auth/token/", ObterTokenView.as_view(), name="api-token"),
+    # Session login/logout pages for the browser (Swagger UI at /api/docs/).
+    path("auth/", include("rest_framework.urls")),
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
 ]

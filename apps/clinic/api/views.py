@@ -5,7 +5,7 @@ Who may do what is declared per action in ``papeis`` (see
 queryset, so another dentist's row answers 404, not 403.
 """
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -23,7 +23,7 @@ from apps.clinic.models import Agendamento, Atendimento, Dentista, Paciente
 from apps.clinic.permissions import TemPapel, papel
 from apps.clinic.selectors import agendamentos_visiveis, atendimentos_visiveis
 
-from .filters import AgendamentoFilter, inicio_do_dia
+from .filters import AgendamentoFilter, dia_do_parametro, inicio_do_dia
 from .serializers import (
     AgendamentoCriarSerializer,
     AgendamentoReagendarSerializer,
@@ -106,17 +106,13 @@ class DentistaViewSet(SomenteCadastro):
         ],
         responses={200: AgendamentoSerializer(many=True)},
     )
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def agenda(self, request, pk=None):
         """The dentist's appointments on one day of the clinic's calendar, by start time."""
         dentista = self.get_object()
         if papel(request.user) == "dentista" and dentista.usuario_id != request.user.pk:
             return Response({"detail": _("Não encontrado.")}, status=status.HTTP_404_NOT_FOUND)
-        texto = request.query_params.get("data")
-        try:
-            dia = date.fromisoformat(texto) if texto else timezone.localdate()
-        except ValueError:
-            raise ValidationError({"data": [_("Use o formato AAAA-MM-DD.")]}) from None
+        dia = dia_do_parametro(request, "data", padrao=timezone.localdate())
         agenda = (
             agendamentos_visiveis(request.user)
             .filter(
@@ -255,7 +251,7 @@ class AgendamentoViewSet(
         return self._transicao(request, services.agendamento_reabrir, ReabrirSerializer)
 
     @extend_schema(responses={200: HistoricoStatusSerializer(many=True)})
-    @action(detail=True, methods=["get"])
+    @action(detail=True, methods=["get"], pagination_class=None, filter_backends=[])
     def historico(self, request, pk=None):
         """The appointment's status history, oldest first (read-only)."""
         agendamento = self.get_object()
@@ -326,15 +322,8 @@ class RelatorioAgendamentosView(APIView):
     )
     def get(self, request):
         hoje = timezone.localdate()
-        try:
-            inicio = date.fromisoformat(
-                request.query_params.get("inicio") or str(hoje.replace(day=1))
-            )
-            fim = date.fromisoformat(request.query_params.get("fim") or str(hoje))
-        except ValueError:
-            raise ValidationError(
-                {"inicio": [_("Use o formato AAAA-MM-DD em inicio e fim.")]}
-            ) from None
+        inicio = dia_do_parametro(request, "inicio", padrao=hoje.replace(day=1))
+        fim = dia_do_parametro(request, "fim", padrao=hoje)
         if fim < inicio:
             raise ValidationError({"fim": [_("O fim não pode ser antes do início.")]})
         periodo = Agendamento.objects.filter(

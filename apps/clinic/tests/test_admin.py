@@ -34,13 +34,15 @@ def test_an_admin_edit_does_not_reopen_an_appointment_closed_meanwhile(pedido):
 
     carregado_no_formulario.observacoes = "paciente pediu recibo"
     modelo = AgendamentoAdmin(Agendamento, admin.site)
+    avisos = []
+    modelo.message_user = lambda request, mensagem, nivel: avisos.append(mensagem)
     modelo.save_model(
         pedido, carregado_no_formulario, SimpleNamespace(changed_data=["observacoes"]), change=True
     )
 
     ag.refresh_from_db()
     assert (ag.status, ag.active) == ("concluido", False)
-    assert ag.observacoes == "paciente pediu recibo"
+    assert avisos and "Só é possível alterar um agendamento em aberto" in avisos[0]
 
 
 def test_a_closed_appointment_is_read_only_in_the_admin(pedido):
@@ -91,3 +93,43 @@ def test_a_staff_dentist_sees_only_their_own_records_in_the_admin():
     request.user = usuario
     visiveis = AtendimentoAdmin(Atendimento, admin.site).get_queryset(request)
     assert [a.agendamento_id for a in visiveis] == [meu.pk]
+
+
+def _formulario(pedido, obj, **dados):
+    modelo = AgendamentoAdmin(Agendamento, admin.site)
+    Formulario = modelo.get_form(pedido, obj, change=obj is not None)
+    inicial = {}
+    if obj is not None:
+        inicial = {"duracao_minutos": obj.duracao_minutos, "observacoes": obj.observacoes}
+    local = timezone.localtime(dados.pop("data_hora"))
+    campos = {
+        **inicial,
+        "data_hora_0": local.strftime("%d/%m/%Y"),
+        "data_hora_1": local.strftime("%H:%M:%S"),
+        **dados,
+    }
+    return Formulario(data=campos, instance=obj)
+
+
+def test_the_admin_form_refuses_a_double_booking_with_the_services_message(pedido):
+    existente = AgendamentoFactory()
+    outro = AgendamentoFactory(
+        dentista=existente.dentista, data_hora=existente.data_hora + timedelta(hours=2)
+    )
+    formulario = _formulario(pedido, outro, data_hora=existente.data_hora + timedelta(minutes=10))
+    assert not formulario.is_valid()
+    assert "O dentista já tem um agendamento de" in str(formulario.errors)
+
+
+def test_the_admin_form_refuses_a_new_booking_on_an_occupied_slot(pedido):
+    existente = AgendamentoFactory()
+    formulario = _formulario(
+        pedido,
+        None,
+        data_hora=existente.data_hora,
+        paciente=existente.paciente.pk,
+        dentista=existente.dentista.pk,
+        duracao_minutos=30,
+    )
+    assert not formulario.is_valid()
+    assert "O dentista já tem um agendamento de" in str(formulario.errors)

@@ -128,9 +128,9 @@ def test_cancelling_needs_a_reason(recepcao):
 @pytest.mark.parametrize(
     ("acao", "status_inicial", "mensagem"),
     [
-        ("confirmar", "cancelado", "Só um agendamento na situação agendado pode ser confirmado"),
+        ("confirmar", "cancelado", "Só um agendamento na situação “agendado” pode ser confirmado"),
         ("cancelar", "faltou", "Só um agendamento em aberto pode ser cancelado"),
-        ("confirmar", "confirmado", "este está confirmado"),
+        ("confirmar", "confirmado", "a situação atual é “confirmado”"),
     ],
 )
 def test_invalid_transitions_answer_409_in_pt_br(gestor, acao, status_inicial, mensagem):
@@ -412,3 +412,125 @@ def test_a_list_costs_the_same_queries_for_5_rows_as_for_50(gestor, url):
         ag = _passado(DentistaFactory(), horas=60 + i)
         services.executar_finalizacao(ag, now=timezone.now())
     assert consultas() == poucas
+
+
+# --- found by trying to break the API -------------------------------------------
+
+
+def test_an_edit_of_a_record_reopened_meanwhile_is_a_409_not_a_resurrection(dentista):
+    ag = _passado(dentista.dentista)
+    atendimento = services.executar_finalizacao(ag, now=timezone.now())
+    assert dentista.post(f"/api/agendamentos/{ag.pk}/reabrir/").status_code == 200
+    # The edit arrives with the record it had loaded before the reopening.
+    with pytest.raises(services.TransicaoInvalida):
+        services.atendimento_atualizar(
+            atendimento, usuario=dentista.usuario, now=timezone.now(), diagnostico="revisado"
+        )
+    assert not Atendimento.objects.filter(agendamento=ag).exists()
+    assert (
+        dentista.post(
+            f"/api/agendamentos/{ag.pk}/finalizar/",
+            {"diagnostico": "d", "tratamento_realizado": "t"},
+        ).status_code
+        == 201
+    )
+
+
+def test_an_empty_edit_does_not_mark_an_automatic_record_reviewed(dentista):
+    ag = _passado(dentista.dentista)
+    atendimento = services.executar_finalizacao(ag, now=timezone.now())
+    assert (
+        dentista.put(f"/api/atendimentos/{atendimento.pk}/", {}, format="json").status_code == 200
+    )
+    assert dentista.post(f"/api/agendamentos/{ag.pk}/reabrir/").status_code == 200
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "/api/agendamentos/?data_fim=9999-12-31",
+        "/api/agendamentos/?data_inicio=0001-01-01",
+        "/api/relatorios/agendamentos/?fim=9999-12-31",
+    ],
+)
+def test_dates_at_the_edge_of_the_calendar_are_a_400_not_a_500(gestor, url):
+    resposta = gestor.get(url)
+    assert resposta.status_code == 400
+    assert "1900 e 2100" in str(resposta.data)
+
+
+def test_an_agenda_day_at_the_edge_of_the_calendar_is_a_400(gestor, dentista):
+    resposta = gestor.get(f"/api/dentistas/{dentista.dentista.pk}/agenda/?data=9999-12-31")
+    assert resposta.status_code == 400 and "data" in resposta.data
+
+
+def test_a_blank_cpf_means_not_informed_for_any_number_of_patients(recepcao):
+    for nome in ("Ana", "Bia"):
+        resposta = recepcao.post("/api/pacientes/", {"nome": nome, "cpf": ""}, format="json")
+        assert resposta.status_code == 201, resposta.data
+        assert resposta.data["cpf"] is None
+
+
+def test_a_uniqueness_race_is_a_409_and_the_cpf_is_not_logged(recepcao, caplog):
+    from unittest import mock
+
+    from rest_framework.validators import UniqueValidator
+
+    PacienteFactory(cpf="52998224725")
+    # As if two identical requests both passed the uniqueness check.
+    with mock.patch.object(UniqueValidator, "__call__", return_value=None):
+        resposta = recepcao.post(
+            "/api/pacientes/", {"nome": "Dup", "cpf": "52998224725"}, format="json"
+        )
+    assert resposta.status_code == 409
+    assert "52998224725" not in caplog.text and "52998224725" not in str(resposta.data)
+
+
+@pytest.mark.parametrize(
+    ("corpo", "campo"),
+    [
+        ({"nome": 123}, "nome"),
+        ({"nome": "Caio", "id": 7}, "id"),
+        ({"nome": "Caio", "data_nascimento": "2990-01-01"}, "data_nascimento"),
+    ],
+)
+def test_wrong_types_read_only_fields_and_future_births_are_refused(recepcao, corpo, campo):
+    resposta = recepcao.post("/api/pacientes/", corpo, format="json")
+    assert resposta.status_code == 400
+    assert campo in resposta.data
+
+
+def test_a_number_sent_as_text_is_refused_in_json(recepcao, dentista):
+    resposta = _reservar(recepcao, dentista.dentista, _amanha_as(9), duracao="30")
+    assert resposta.status_code == 400
+    assert "Tipo inválido" in resposta.data["duracao_minutos"][0]
+
+
+def test_the_end_is_answered_in_the_clinics_offset_like_the_start(recepcao, dentista):
+    resposta = _reservar(recepcao, dentista.dentista, _amanha_as(9))
+    assert resposta.data["fim"].endswith("T09:30:00-03:00")
+
+
+def test_an_appointment_in_progress_can_be_lengthened(recepcao):
+    ag = AgendamentoFactory(data_hora=timezone.now() - timedelta(minutes=10))
+    resposta = recepcao.patch(f"/api/agendamentos/{ag.pk}/", {"duracao_minutos": 90}, format="json")
+    assert resposta.status_code == 200, resposta.data
+
+
+def test_an_inactive_dentist_cannot_be_booked(recepcao):
+    resposta = _reservar(recepcao, DentistaFactory(ativo=False), _amanha_as(9))
+    assert resposta.status_code == 400 and "dentista" in resposta.data
+
+
+def test_not_found_and_bad_json_answer_in_pt_br(recepcao):
+    assert recepcao.get("/api/agendamentos/999999/").data["detail"] == "Não encontrado."
+    resposta = recepcao.generic(
+        "POST", "/api/pacientes/", "{nome: ", content_type="application/json"
+    )
+    assert resposta.status_code == 400
+    assert "JSON" in resposta.data["detail"]
+
+
+def test_a_method_the_endpoint_does_not_have_is_405(recepcao):
+    ag = AgendamentoFactory()
+    assert recepcao.delete(f"/api/agendamentos/{ag.pk}/").status_code == 405

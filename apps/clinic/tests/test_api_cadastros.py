@@ -75,9 +75,13 @@ def test_a_dentist_cannot_delete_a_patient():
     assert Paciente.objects.filter(pk=paciente.pk).exists()
 
 
-def test_the_openapi_schema_and_swagger_ui_are_served(api):
+def test_the_openapi_schema_and_swagger_ui_are_served_to_logged_in_users(api):
     assert api.get("/api/schema/").status_code == 200
-    assert api.get("/api/docs/").status_code == 200
+    docs = api.get("/api/docs/")
+    assert docs.status_code == 200
+    # Swagger UI's files come from the project (drf-spectacular-sidecar), not a CDN.
+    assert b"cdn.jsdelivr" not in docs.content and b"/static/" in docs.content
+    assert APIClient().get("/api/schema/").status_code == 401
 
 
 def test_repeated_failed_logins_lock_the_account_out_for_a_while():

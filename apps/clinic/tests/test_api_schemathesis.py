@@ -5,12 +5,16 @@ manager with a token; no answer may be a 500 or break the schema.
 Bounded: ``MAX_EXEMPLOS`` examples per operation, no deadline.
 """
 
+import json
+
 import pytest
 import schemathesis
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
+from drf_spectacular.generators import SchemaGenerator
+from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
 from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
@@ -37,7 +41,15 @@ VERIFICACOES = [
     response_headers_conformance,
 ]
 
-schema = schemathesis.openapi.from_wsgi("/api/schema/", application)
+# The schema the API serves at /api/schema/ (which needs login), generated in-process.
+schema = schemathesis.openapi.from_dict(
+    json.loads(
+        OpenApiJsonRenderer().render(
+            SchemaGenerator().get_schema(request=None, public=True), renderer_context={}
+        )
+    )
+)
+schema.app = application  # calls go to the WSGI app, no server needed
 
 
 @pytest.fixture

@@ -1,7 +1,7 @@
 """``python manage.py demo``: demo login and appointments on an empty database."""
 
 import secrets
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -33,7 +33,8 @@ class Command(BaseCommand):
             ("dentista", "dentista"),
             ("gestor", "gestor"),
         ):
-            usuarios[nome] = User.objects.create_user(nome, password=senha)
+            # Staff, so the admin works for them too (it shows each only what the API would).
+            usuarios[nome] = User.objects.create_user(nome, password=senha, is_staff=True)
             usuarios[nome].groups.add(Group.objects.get(name=grupo))
         credenciais = settings.VAR_DIR / "demo_credenciais.txt"
         credenciais.touch(mode=0o600)
@@ -50,12 +51,18 @@ class Command(BaseCommand):
             for nome in ("Paciente Demo 1", "Paciente Demo 2", "Paciente Demo 3")
         ]
         agora = timezone.now().replace(second=0, microsecond=0)
+        amanha = timezone.localdate() + timedelta(days=1)
+
+        def as_(dia, hora):
+            return timezone.make_aware(datetime.combine(dia, time(hora)))
+
         inicios = [
             (agora - timedelta(days=1, hours=2), "Limpeza e profilaxia"),
             (agora - timedelta(hours=5), ""),
             (agora - timedelta(hours=2), "Restauração em resina, dente 36"),
-            (agora + timedelta(days=1), "Avaliação inicial"),
-            (agora + timedelta(days=2, hours=3), ""),
+            # Fixed afternoon times: docs/API.md books the mornings.
+            (as_(amanha, 14), "Avaliação inicial"),
+            (as_(amanha + timedelta(days=1), 16), ""),
         ]
         for i, (inicio, obs) in enumerate(inicios):
             services.agendamento_criar(
