@@ -11,8 +11,8 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
-from django.db.models import QuerySet
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Exists, OuterRef, QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -446,7 +446,7 @@ def executar_finalizacao(
     (including ``faltou``/``cancelado``), gone, or being closed right now by
     another process. Safe to call any number of times, concurrently.
     """
-    fechados = _finalizar_lote(
+    fechados, _ruins = _finalizar_lote(
         agendamentos_vencidos(now=now).filter(pk=agendamento.pk),
         now=now,
         task_id=task_id,
@@ -470,22 +470,67 @@ def finalizar_agendamentos_vencidos(
     ``FINALIZACAO_TAMANHO_LOTE``) per transaction: a crash loses at most the
     batch in flight, and that batch is rolled back whole. Rows that another
     process has locked are skipped (that process closes them).
+
+    Bad rows never stop the sweep: an appointment whose patient or dentist
+    was deleted by hand, or whose end is not after its start, is left open
+    and reported in the log (ids only); if a batch fails in the database for
+    another reason, its rows are retried one by one and the failing ones are
+    reported and skipped. Every other due appointment is closed.
     """
     tamanho_lote = tamanho_lote or settings.FINALIZACAO_TAMANHO_LOTE
     total = 0
+    ignorados: set[int] = set()
     while True:
-        fechados = _finalizar_lote(
-            agendamentos_vencidos(now=now), now=now, task_id=task_id, limite=tamanho_lote
-        )
+        vencidos = agendamentos_vencidos(now=now).exclude(pk__in=ignorados)
+        try:
+            fechados, ruins = _finalizar_lote(
+                vencidos, now=now, task_id=task_id, limite=tamanho_lote
+            )
+        except DatabaseError as erro:
+            logger.warning(
+                "a sweep batch failed (%s); retrying its rows one by one", type(erro).__name__
+            )
+            fechados, ruins = _finalizar_um_a_um(
+                vencidos, now=now, task_id=task_id, limite=tamanho_lote
+            )
+        ignorados |= ruins
         total += fechados
-        if fechados < tamanho_lote:
+        if fechados + len(ruins) < tamanho_lote:
+            if ignorados:
+                logger.warning(
+                    "sweep left %d appointment(s) with bad data open: ids %s",
+                    len(ignorados),
+                    sorted(ignorados)[:100],
+                )
             return total
+
+
+def _finalizar_um_a_um(
+    vencidos: QuerySet[Agendamento], *, now: datetime, task_id: str, limite: int
+) -> tuple[int, set[int]]:
+    """Fallback of a failed batch: each row in its own transaction; return (closed, failed ids)."""
+    fechados, ruins = 0, set()
+    for pk in list(vencidos.values_list("pk", flat=True)[:limite]):
+        try:
+            n, ruins_da_linha = _finalizar_lote(
+                vencidos.filter(pk=pk), now=now, task_id=task_id, limite=1
+            )
+        except DatabaseError as erro:
+            logger.warning("appointment %s could not be closed (%s)", pk, type(erro).__name__)
+            ruins.add(pk)
+            continue
+        fechados += n
+        ruins |= ruins_da_linha
+    return fechados, ruins
 
 
 def _finalizar_lote(
     vencidos: QuerySet[Agendamento], *, now: datetime, task_id: str, limite: int, usuario=None
-) -> int:
-    """Close up to ``limite`` rows of ``vencidos`` in one transaction; return the count.
+) -> tuple[int, set[int]]:
+    """Close up to ``limite`` rows of ``vencidos`` in one transaction.
+
+    Returns ``(closed, bad ids)``: rows whose patient or dentist no longer
+    exists, or whose end is not after its start, are not closed.
 
     1. Claim: ``SELECT … FOR UPDATE SKIP LOCKED`` (PostgreSQL). Rows another
        transaction holds are skipped, and a row closed by a transaction that
@@ -496,13 +541,30 @@ def _finalizar_lote(
        unique one-to-one: the database is the last guard against a double.
     """
     with transaction.atomic():
-        linhas = list(
-            vencidos.select_for_update(skip_locked=True).values_list("id", "status", "observacoes")[
-                :limite
-            ]
+        candidatas = list(
+            vencidos.annotate(
+                paciente_existe=Exists(Paciente.objects.filter(pk=OuterRef("paciente_id"))),
+                dentista_existe=Exists(Dentista.objects.filter(pk=OuterRef("dentista_id"))),
+            )
+            .select_for_update(skip_locked=True, of=("self",))
+            .values_list(
+                "id",
+                "status",
+                "observacoes",
+                "paciente_existe",
+                "dentista_existe",
+                "data_hora",
+                "fim",
+            )[:limite]
         )
+        linhas = [
+            (id_, status, obs)
+            for id_, status, obs, paciente, dentista, inicio, fim in candidatas
+            if paciente and dentista and fim > inicio
+        ]
+        ruins = {c[0] for c in candidatas} - {linha[0] for linha in linhas}
         if not linhas:
-            return 0
+            return 0, ruins
         ids = [linha[0] for linha in linhas]
         atualizados = Agendamento.objects.filter(id__in=ids, active=True).update(
             status=Agendamento.Status.CONCLUIDO, active=False, updated_at=now
@@ -536,7 +598,7 @@ def _finalizar_lote(
             ignore_conflicts=True,
         )
     logger.info("closed %d appointment(s) (task %s)", len(ids), task_id or "-")
-    return len(ids)
+    return len(ids), ruins
 
 
 NOME_TAREFA_PERIODICA = "Finalizar agendamentos passados"
