@@ -7,9 +7,25 @@ see https://docs.celeryq.dev/en/stable/django/first-steps-with-django.html
 import os
 
 from celery import Celery
+from celery.signals import task_prerun
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 
 app = Celery("core")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@task_prerun.connect
+def conexoes_verificadas(**kwargs) -> None:
+    """Before each task: drop obsolete or broken DB connections, re-arm health checks.
+
+    Django does this around each web request; a worker must do it around
+    tasks. ``close_old_connections`` closes a connection older than
+    CONN_MAX_AGE or left in error, and makes the next query first ping a
+    reused one (CONN_HEALTH_CHECKS), reconnecting if the server dropped it.
+    https://docs.djangoproject.com/en/5.2/ref/databases/#persistent-connections
+    """
+    from django.db import close_old_connections
+
+    close_old_connections()
