@@ -17,7 +17,7 @@ app.autodiscover_tasks()
 
 
 @task_prerun.connect
-def conexoes_verificadas(**kwargs) -> None:
+def conexoes_verificadas(task=None, **kwargs) -> None:
     """Before each task: drop obsolete or broken DB connections, re-arm health checks.
 
     Django does this around each web request; a worker must do it around
@@ -28,4 +28,6 @@ def conexoes_verificadas(**kwargs) -> None:
     """
     from django.db import close_old_connections
 
+    if task is not None and getattr(task.request, "is_eager", False):
+        return  # run in the caller's process: its connection is the caller's business
     close_old_connections()

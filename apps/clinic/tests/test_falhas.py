@@ -113,7 +113,8 @@ def redis_proprio():
 @pytest.fixture
 def celery_app(redis_proprio):
     """A producer bound to the test's own Redis (send_task by name)."""
-    app = Celery("falhas")
+    # Not the current app: shared tasks' .delay() elsewhere must keep using core's.
+    app = Celery("falhas", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
     app.conf.broker_url = app.conf.result_backend = redis_proprio.url
     yield app
