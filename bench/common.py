@@ -247,12 +247,17 @@ def contando(guardar: int = 0) -> Iterator[ContadorSQL]:
         yield contador
 
 
-def medir(funcao: Callable[[], object]) -> tuple[Medida, object]:
-    """Run ``funcao()`` once; return its ``Medida`` and its result."""
-    with contando() as contador:
+def medir(funcao: Callable[[], object], sqls: list | None = None) -> tuple[Medida, object]:
+    """Run ``funcao()`` once; return its ``Medida`` and its result.
+
+    If ``sqls`` is a list, the first 20 (sql, params) executed are appended to it.
+    """
+    with contando(guardar=20 if sqls is not None else 0) as contador:
         inicio = time.perf_counter()
         resultado = funcao()
         segundos = time.perf_counter() - inicio
+    if sqls is not None:
+        sqls.extend(contador.sqls)
     return Medida(segundos, contador.n), resultado
 
 

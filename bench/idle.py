@@ -21,15 +21,6 @@ INDICE = "agendamento_aberto_fim_idx"
 FUTUROS = 50_000
 
 
-def consulta_do_lote(*, now) -> tuple[str, object]:
-    """The (sql, params) of the sweep's first batch query, captured from a real call."""
-    from apps.clinic.services import finalizar_agendamentos_vencidos
-
-    with common.contando(guardar=1) as contador:
-        finalizar_agendamentos_vencidos(now=now)
-    return contador.sqls[0]
-
-
 def explicar(sql: str, params) -> str:
     """``EXPLAIN (ANALYZE, BUFFERS)`` of ``sql`` inside a transaction that is rolled back."""
     from django.db import connection, transaction
@@ -97,22 +88,37 @@ def main(argv: list[str] | None = None) -> int:
     with common.contando() as contador:
         finalizar_agendamentos_vencidos(now=now)
     comandos_ocioso = contador.n
-    sql, params = consulta_do_lote(now=now)
-    plano = explicar(sql, params)
-    from django.db import connection
-
-    sql = connection.ops.compose_sql(sql, params)
-    usa_indice = INDICE in plano and "clinic_agendamento_pkey" not in plano
     med = common.mediana(tempos)
     print(f"  idle sweep median {med * 1000:.3f} ms over {args.runs}", file=sys.stderr)
 
-    # 1,000 due among the same rows.
+    # 1,000 due among the same rows; its statements are kept for EXPLAIN.
     reabrir(args.due)
-    medida, fechados = common.medir(lambda: finalizar_agendamentos_vencidos(now=now))
+    capturados: list = []
+    medida, fechados = common.medir(
+        lambda: finalizar_agendamentos_vencidos(now=now), sqls=capturados
+    )
     if fechados != args.due:
         raise AssertionError(f"the sweep closed {fechados} of {args.due}")
     print(f"  {args.due:,} due: {medida.segundos:.3f} s", file=sys.stderr)
     abertos = common.contar("clinic_agendamento", "active")
+
+    # The sweep's SELECTs on clinic_agendamento (a probe, if any, and the batch
+    # query), explained on the data that is idle again.
+    from django.db import connection
+
+    consultas = [
+        (sql, params)
+        for sql, params in capturados
+        if sql.lstrip().upper().startswith("SELECT") and "clinic_agendamento" in sql
+    ]
+    planos = []
+    usa_indice = any("FOR UPDATE" in sql for sql, _ in consultas)
+    for sql, params in consultas:
+        plano = explicar(sql, params)
+        usa_indice &= INDICE in plano and "clinic_agendamento_pkey" not in plano
+        planos.append(
+            f"```sql\n{connection.ops.compose_sql(sql, params)}\n```\n\n```\n{plano}\n```"
+        )
     common.truncar()
 
     alvo_tempo = "met" if med <= 0.001 else "**missed**"
@@ -149,17 +155,13 @@ loaded with `INSERT … SELECT generate_series`, then `VACUUM ANALYZE`.
 Targets: median idle sweep ≤ 1 ms — {alvo_tempo}; the batch query uses the partial
 index `{INDICE}` and never walks the primary key — {alvo_plano}.
 
-The sweep's batch query, captured from a real `finalizar_agendamentos_vencidos`
-call (`_finalizar_lote`: `agendamentos_vencidos(now)` + two `Exists` + `FOR
-UPDATE SKIP LOCKED`), and its plan on the idle data:
+The sweep's queries on the appointments, captured from the real
+`finalizar_agendamentos_vencidos` call that closed the {args.due:,} due rows
+(the batch query is `_finalizar_lote`'s: `agendamentos_vencidos(now)` + two
+`Exists` + `FOR UPDATE SKIP LOCKED`), each explained with `EXPLAIN (ANALYZE,
+BUFFERS)` on the data once it is idle again:
 
-```sql
-{sql}
-```
-
-```
-{plano}
-```
+{(chr(10) * 2).join(planos)}
 """
     print(texto)
     if not args.no_write:
