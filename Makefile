@@ -1,12 +1,13 @@
 # Two commands do all the set-up on a fresh machine (Python 3.11 and make):
 #   make run    the whole stack: web + Celery worker + Celery Beat (+ embedded Redis/SQLite)
 #   make test   the test suite
+#   make bench  the benchmarks (needs PostgreSQL: BENCH_DATABASE_URL)
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: run test lint install clean
+.PHONY: run test lint install clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11+ is required")'
@@ -22,6 +23,14 @@ run: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# Benchmarks of issue 5 against real PostgreSQL; each updates its section of
+# docs/PERFORMANCE.md. The database is created and migrated if missing.
+BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench_nexkodonto
+bench: $(STAMP)
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.sweep $(BENCH_ARGS)
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.idle $(BENCH_ARGS)
+	$(BIN)/python -m bench.importacao
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

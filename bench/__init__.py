@@ -1,1 +1,1 @@
-"""Benchmarks: one command each; results go to docs/PERFORMANCE.md."""
+"""Benchmarks of issue 5 (``python -m bench.sweep``, ``python -m bench.idle``; ``make bench``)."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.db import connection
 from django.db.models import QuerySet
 
 from .models import Agendamento, Atendimento
@@ -34,6 +35,27 @@ def agendamentos_vencidos(*, now: datetime) -> QuerySet[Agendamento]:
     return Agendamento.objects.filter(
         active=True, fechamento_automatico=True, fim__lt=limite_finalizacao(now=now)
     ).order_by("fim", "id")
+
+
+def ha_agendamentos_vencidos(*, now: datetime) -> bool:
+    """True when ``agendamentos_vencidos(now=now)`` (aware ``now``) has at least one row.
+
+    The same condition in one plain SQL string, served by the partial index
+    ``agendamento_aberto_fim_idx``: the sweep asks it first, and most sweeps
+    find nothing due. Compiling the ORM's batch query costs about 1 ms of
+    Python, several times the query itself (docs/PERFORMANCE.md, benchmark 3).
+    """
+    tabela = connection.ops.quote_name(Agendamento._meta.db_table)
+    limite = connection.ops.adapt_datetimefield_value(limite_finalizacao(now=now))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT 1 FROM {tabela} WHERE active AND fechamento_automatico AND fim < %s"
+            # Ordered by the index's column, or PostgreSQL may pick a sequential
+            # scan that "soon" finds a row (0.1 ms becomes 8 ms on 100,000 rows).
+            " ORDER BY fim LIMIT 1",
+            [limite],
+        )
+        return cursor.fetchone() is not None
 
 
 def agendamento_esta_vencido(agendamento: Agendamento, *, now: datetime) -> bool:

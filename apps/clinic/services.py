@@ -11,13 +11,14 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.db import DatabaseError, IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models.constants import OnConflict
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .models import Agendamento, Atendimento, Dentista, HistoricoStatus, Paciente
-from .selectors import agendamento_em_conflito, agendamentos_vencidos
+from .selectors import agendamento_em_conflito, agendamentos_vencidos, ha_agendamentos_vencidos
 
 logger = logging.getLogger(__name__)
 
@@ -478,6 +479,10 @@ def finalizar_agendamentos_vencidos(
     reported and skipped. Every other due appointment is closed.
     """
     tamanho_lote = tamanho_lote or settings.FINALIZACAO_TAMANHO_LOTE
+    # Most runs find nothing due: a one-line probe answers that without
+    # compiling the batch query (which costs more than the query itself).
+    if not ha_agendamentos_vencidos(now=now):
+        return 0
     total = 0
     ignorados: set[int] = set()
     while True:
@@ -566,6 +571,14 @@ def _finalizar_lote(
         if not linhas:
             return 0, ruins
         ids = [linha[0] for linha in linhas]
+        # Before the UPDATE: the history rows read the status being left.
+        _inserir_historico_e_atendimentos(
+            ids,
+            em_branco=[id_ for id_, _status, obs in linhas if not obs.strip()],
+            now=now,
+            task_id=task_id,
+            usuario=usuario,
+        )
         atualizados = Agendamento.objects.filter(id__in=ids, active=True).update(
             status=Agendamento.Status.CONCLUIDO, active=False, updated_at=now
         )
@@ -573,32 +586,69 @@ def _finalizar_lote(
             raise RuntimeError(
                 f"claimed {len(ids)} appointments but closed {atualizados}; rolling back"
             )
-        HistoricoStatus.objects.bulk_create(
-            HistoricoStatus(
-                agendamento_id=id_,
-                status_anterior=status,
-                status_novo=Agendamento.Status.CONCLUIDO,
-                registrado_em=now,
-                usuario=usuario,
-                task_id=task_id or "",
-                motivo=MOTIVO_FINALIZACAO_AUTOMATICA,
-            )
-            for id_, status, _obs in linhas
-        )
-        Atendimento.objects.bulk_create(
-            (
-                Atendimento(
-                    agendamento_id=id_,
-                    diagnostico=DIAGNOSTICO_AUTOMATICO,
-                    tratamento_realizado=observacoes if observacoes.strip() else TRATAMENTO_PADRAO,
-                    origem=Atendimento.Origem.AUTOMATICO,
-                )
-                for id_, _status, observacoes in linhas
-            ),
-            ignore_conflicts=True,
-        )
     logger.info("closed %d appointment(s) (task %s)", len(ids), task_id or "-")
     return len(ids), ruins
+
+
+def _inserir_historico_e_atendimentos(
+    ids: list[int], *, em_branco: list[int], now: datetime, task_id: str, usuario
+) -> None:
+    """Insert the history rows and visit records of the claimed, still open ``ids``.
+
+    Two ``INSERT … SELECT`` from the appointments themselves, with the
+    values ``bulk_create`` would write (the visit-record insert ignores
+    conflicts on the one-to-one, like ``bulk_create(ignore_conflicts=True)``).
+    Building 2 × 2,000 model instances and binding their ~30,000 parameters
+    cost more than the database's own work (docs/PERFORMANCE.md), so the
+    rows are made by the database. ``em_branco``: the ids whose
+    ``observacoes`` are blank by Python's ``str.strip`` (they get
+    ``TRATAMENTO_PADRAO``), decided here so the rule is exactly the ORM path's.
+    Must run before the appointments' UPDATE: ``status_anterior`` is read from them.
+    """
+    ops = connection.ops
+    ag = connection.ops.quote_name(Agendamento._meta.db_table)
+    if connection.vendor == "postgresql":
+        nos_ids, p_ids = "id = ANY(%s)", [ids]
+        nos_em_branco, p_em_branco = "id = ANY(%s)", [em_branco]
+    else:
+        nos_ids, p_ids = f"id IN ({', '.join(['%s'] * len(ids))})", ids
+        nos_em_branco = f"id IN ({', '.join(['%s'] * len(em_branco))})" if em_branco else "0"
+        p_em_branco = em_branco
+    agora = ops.adapt_datetimefield_value(now)
+    criado = ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cur:
+        cur.execute(
+            f"INSERT INTO {ops.quote_name(HistoricoStatus._meta.db_table)}"
+            " (agendamento_id, status_anterior, status_novo, registrado_em, usuario_id,"
+            " task_id, motivo)"
+            f" SELECT id, status, %s, %s, %s, %s, %s FROM {ag} WHERE {nos_ids} ORDER BY fim, id",
+            [
+                Agendamento.Status.CONCLUIDO.value,
+                agora,
+                getattr(usuario, "pk", None),
+                task_id or "",
+                MOTIVO_FINALIZACAO_AUTOMATICA,
+                *p_ids,
+            ],
+        )
+        cur.execute(
+            f"{ops.insert_statement(on_conflict=OnConflict.IGNORE)}"
+            f" {ops.quote_name(Atendimento._meta.db_table)}"
+            " (agendamento_id, diagnostico, tratamento_realizado, origem, revisado_em,"
+            " revisado_por_id, created_at, updated_at)"
+            f" SELECT id, %s, CASE WHEN {nos_em_branco} THEN %s ELSE observacoes END, %s,"
+            f" NULL, NULL, %s, %s FROM {ag} WHERE {nos_ids} ORDER BY fim, id"
+            f" {ops.on_conflict_suffix_sql([], OnConflict.IGNORE, [], [])}",
+            [
+                DIAGNOSTICO_AUTOMATICO,
+                *p_em_branco,
+                TRATAMENTO_PADRAO,
+                Atendimento.Origem.AUTOMATICO.value,
+                criado,
+                criado,
+                *p_ids,
+            ],
+        )
 
 
 NOME_TAREFA_PERIODICA = "Finalizar agendamentos passados"

@@ -1,14 +1,13 @@
 """Bad data in the database never stops the sweep: bad rows are skipped and reported."""
 
 from datetime import timedelta
-from unittest import mock
 
 import pytest
-from django.db import DatabaseError, connection
+from django.db import connection
 from django.utils import timezone
 
 from apps.clinic import services
-from apps.clinic.models import Agendamento, Atendimento, HistoricoStatus
+from apps.clinic.models import Agendamento, Atendimento
 
 from .factories import AgendamentoFactory
 
@@ -40,19 +39,37 @@ def test_an_appointment_whose_patient_or_dentist_was_deleted_by_hand_is_skipped(
         cursor.execute("DELETE FROM clinic_agendamento WHERE id = %s", [orfao.pk])
 
 
+def _falhar_no_historico_de(agendamento_id: int) -> None:
+    """A trigger that makes inserting a history row of ``agendamento_id`` fail.
+
+    The failure comes from the database, whatever statement the sweep uses
+    to write its history rows (the trigger lives in this test's transaction).
+    """
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "CREATE FUNCTION falha_simulada() RETURNS trigger LANGUAGE plpgsql AS $$"
+                " BEGIN RAISE EXCEPTION 'simulated failure'; END $$"
+            )
+            cursor.execute(
+                "CREATE TRIGGER falha_simulada BEFORE INSERT ON clinic_historicostatus"
+                f" FOR EACH ROW WHEN (NEW.agendamento_id = {int(agendamento_id)})"
+                " EXECUTE FUNCTION falha_simulada()"
+            )
+        else:
+            cursor.execute(
+                "CREATE TEMP TRIGGER falha_simulada BEFORE INSERT ON clinic_historicostatus"
+                f" WHEN NEW.agendamento_id = {int(agendamento_id)}"
+                " BEGIN SELECT RAISE(ABORT, 'simulated failure'); END"
+            )
+
+
 def test_a_batch_that_fails_in_the_database_is_retried_row_by_row(caplog):
     linhas = _vencidos(6)
     ruim = linhas[3]
-    original = HistoricoStatus.objects.bulk_create
+    _falhar_no_historico_de(ruim.pk)
 
-    def falha_com_a_linha_ruim(objs, *args, **kwargs):
-        objs = list(objs)
-        if any(o.agendamento_id == ruim.pk for o in objs):
-            raise DatabaseError("simulated failure")
-        return original(objs, *args, **kwargs)
-
-    with mock.patch.object(HistoricoStatus.objects, "bulk_create", falha_com_a_linha_ruim):
-        fechados = services.finalizar_agendamentos_vencidos(now=timezone.now(), tamanho_lote=4)
+    fechados = services.finalizar_agendamentos_vencidos(now=timezone.now(), tamanho_lote=4)
 
     assert fechados == 5
     assert not Atendimento.objects.filter(agendamento=ruim).exists()
