@@ -52,7 +52,7 @@ SELECT 'Paciente ' || g, '', '', now(), now() FROM generate_series(1, %(paciente
 INSERT INTO clinic_agendamento (paciente_id, dentista_id, data_hora, duracao_minutos,
     observacoes, status, active, fechamento_automatico, horario_estimado,
     cancelamento_tardio, created_at, updated_at)
-SELECT p0.min + (g * 7919) %% %(pacientes)s,
+SELECT p0.min + (g::bigint * 7919) %% %(pacientes)s,
        d0.min + g %% %(dentistas)s,
        s.inicio, 30, '',
        s.status, s.status IN ('agendado', 'confirmado'), true, false,
