@@ -31,6 +31,10 @@ bench: $(STAMP)
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.sweep $(BENCH_ARGS)
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.idle $(BENCH_ARGS)
 	$(BIN)/python -m bench.importacao
+	$(BIN)/python -m bench.latencia
+	$(BIN)/python -m bench.memoria
+	command -v wrk >/dev/null || { echo "bench.api needs wrk (apt-get install wrk)"; exit 1; }
+	$(BIN)/python -m bench.api
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
