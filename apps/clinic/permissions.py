@@ -66,8 +66,12 @@ def papel(usuario) -> str | None:
         return None
     if usuario.is_superuser:
         return "gestor"
-    grupos = {g.name for g in usuario.groups.all()}
-    return next((p for p in PAPEIS if p in grupos), None)
+    # Read once per user object (one request): the permission check, the
+    # queryset and the view all ask (docs/PERFORMANCE.md, benchmark 7).
+    if not hasattr(usuario, "_papel_clinica"):
+        grupos = set(usuario.groups.values_list("name", flat=True))
+        usuario._papel_clinica = next((p for p in PAPEIS if p in grupos), None)
+    return usuario._papel_clinica
 
 
 class TemPapel(BasePermission):
