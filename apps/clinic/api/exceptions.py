@@ -66,4 +66,9 @@ def tratar_excecao(exc, context):
             },
             status=status.HTTP_409_CONFLICT,
         )
-    return exception_handler(exc, context)
+    resposta = exception_handler(exc, context)
+    if resposta is not None and isinstance(resposta.data, list):
+        # A ValidationError raised without a field (a filter's, e.g. a NUL in
+        # ?search=): keep the documented object shape, under DRF's usual key.
+        resposta.data = {"non_field_errors": resposta.data}
+    return resposta

@@ -536,3 +536,9 @@ def test_not_found_and_bad_json_answer_in_pt_br(recepcao):
 def test_a_method_the_endpoint_does_not_have_is_405(recepcao):
     ag = AgendamentoFactory()
     assert recepcao.delete(f"/api/agendamentos/{ag.pk}/").status_code == 405
+
+
+def test_a_nul_character_in_a_search_is_a_400_object(recepcao):
+    resposta = recepcao.get("/api/pacientes/?search=a%00b")
+    assert resposta.status_code == 400
+    assert isinstance(resposta.data, dict) and "non_field_errors" in resposta.data
