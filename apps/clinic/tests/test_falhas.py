@@ -155,7 +155,32 @@ def processos(tmp_path):
             **env,
         )
 
+    def web(redis_url: str) -> tuple[Proc, int]:
+        """gunicorn (1 worker) on a free port, answering /healthz; returns (process, port)."""
+        porta = _porta_livre()
+        proc = iniciar(
+            "web",
+            [
+                str(BIN / "gunicorn"),
+                "core.wsgi",
+                "--bind",
+                f"127.0.0.1:{porta}",
+                "--workers",
+                "1",
+                "--no-control-socket",
+            ],
+            redis_url,
+            "Booting worker",
+        )
+        wait_until(
+            lambda: _status(f"http://127.0.0.1:{porta}/healthz") == 200,
+            timeout=30,
+            what="gunicorn to answer",
+        )
+        return proc, porta
+
     iniciar.worker = worker
+    iniciar.web = web
     yield iniciar
     for proc in reversed(iniciados):
         if proc.popen.poll() is None:
@@ -269,26 +294,7 @@ def test_2_with_redis_stopped_an_api_save_answers_in_2_s_and_the_sweep_closes_it
     usuario.groups.add(Group.objects.get(name="gestor"))
     token = Token.objects.create(user=usuario).key
     paciente = PacienteFactory(nome="Helena Reservada Costa")
-    porta = _porta_livre()
-    web = processos(
-        "web",
-        [
-            str(BIN / "gunicorn"),
-            "core.wsgi",
-            "--bind",
-            f"127.0.0.1:{porta}",
-            "--workers",
-            "1",
-            "--no-control-socket",
-        ],
-        redis_proprio.url,
-        "Booting worker",
-    )
-    wait_until(
-        lambda: _status(f"http://127.0.0.1:{porta}/healthz") == 200,
-        timeout=30,
-        what="gunicorn to answer",
-    )
+    web, porta = processos.web(redis_proprio.url)
     redis_proprio.parar()
 
     corpo = json.dumps(
@@ -489,26 +495,7 @@ def test_7_a_200k_backlog_is_closed_in_one_sweep_with_flat_memory_and_a_responsi
     redis_proprio, celery_app, processos
 ):
     ids = _backlog(200_000)
-    porta = _porta_livre()
-    processos(
-        "web",
-        [
-            str(BIN / "gunicorn"),
-            "core.wsgi",
-            "--bind",
-            f"127.0.0.1:{porta}",
-            "--workers",
-            "1",
-            "--no-control-socket",
-        ],
-        redis_proprio.url,
-        "Booting worker",
-    )
-    wait_until(
-        lambda: _status(f"http://127.0.0.1:{porta}/healthz") == 200,
-        timeout=30,
-        what="gunicorn to answer",
-    )
+    _web, porta = processos.web(redis_proprio.url)
     worker = processos.worker(redis_proprio.url, concurrency=1)
     filho = psutil.Process(worker.pid).children()[0]
     rss_inicial = filho.memory_info().rss
