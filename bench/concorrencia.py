@@ -119,7 +119,7 @@ def rodar_uma(n: int, processos: int) -> Rodada:
 
 
 def verificar(n: int, rodada: Rodada) -> None:
-    """Fail loudly unless each due row was closed exactly once, with one record and one history row."""
+    """Fail unless each due row was closed once, with one visit record and one history row."""
     contagens = {
         "closes reported": sum(rodada.fechados),
         "visit records": common.contar("clinic_atendimento"),

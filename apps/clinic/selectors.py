@@ -111,7 +111,10 @@ def agendamentos_visiveis(usuario) -> QuerySet[Agendamento]:
     """Appointments ``usuario`` may see: the whole schedule, or a dentist's own."""
     from .permissions import papel
 
-    qs = Agendamento.objects.select_related("paciente", "dentista")
+    # No select_related: the API shows the patient and dentist as ids, and
+    # joining their rows cost a third of a list request's time
+    # (docs/PERFORMANCE.md, benchmark 7). The admin joins them itself.
+    qs = Agendamento.objects.all()
     match papel(usuario):
         case "gestor" | "recepcao":
             return qs
