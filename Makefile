@@ -30,6 +30,7 @@ BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/bench_nexkodonto
 bench: $(STAMP)
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.sweep $(BENCH_ARGS)
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.idle $(BENCH_ARGS)
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.concorrencia
 	$(BIN)/python -m bench.importacao
 	$(BIN)/python -m bench.latencia
 	$(BIN)/python -m bench.memoria
