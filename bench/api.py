@@ -242,13 +242,7 @@ def rodar_wrk(
 ) -> dict:
     """Run wrk for ``segundos`` over ``paths``; return its numbers (latencies in ms)."""
     script = processos.VAR_DIR / "api-wrk.lua"
-    script.write_text(
-        LUA
-        % {
-            "paths": ",".join(f'"{p}"' for p in paths),
-            "token": token,
-        }
-    )
+    script.write_text(LUA % {"paths": ",".join(f'"{p}"' for p in paths), "token": token})
     saida = subprocess.run(
         [
             "wrk",

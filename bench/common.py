@@ -12,6 +12,7 @@ import os
 import platform
 import re
 import statistics
+import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -345,6 +346,13 @@ def escrever_secao(nome: str, texto: str) -> Path:
         novo = atual.rstrip() + "\n\n" + bloco + "\n"
     PERFORMANCE_MD.write_text(novo)
     return PERFORMANCE_MD
+
+
+def publicar(nome: str, texto: str, *, escrever: bool) -> None:
+    """Print section ``nome``'s Markdown; if ``escrever``, also put it in docs/PERFORMANCE.md."""
+    print(texto)
+    if escrever:
+        print(f"wrote {escrever_secao(nome, texto)}", file=sys.stderr)
 
 
 def fmt_s(segundos: float) -> str:

@@ -236,9 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     common.truncar()
     texto = relatorio(args.due, rodadas, maquina, common.carga())
-    print(texto)
-    if not args.no_write:
-        print(f"wrote {common.escrever_secao('concorrencia', texto)}", file=sys.stderr)
+    common.publicar("concorrencia", texto, escrever=not args.no_write)
     return 0
 
 

@@ -163,9 +163,7 @@ BUFFERS)` on the data once it is idle again:
 
 {(chr(10) * 2).join(planos)}
 """
-    print(texto)
-    if not args.no_write:
-        print(f"wrote {common.escrever_secao('idle', texto)}", file=sys.stderr)
+    common.publicar("idle", texto, escrever=not args.no_write)
     return 0 if usa_indice else 1
 
 

@@ -242,9 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     resultados = rodar(tamanhos)
     common.truncar()
     texto = relatorio(resultados, maquina, common.carga())
-    print(texto)
-    if not args.no_write:
-        print(f"wrote {common.escrever_secao('sweep', texto)}", file=sys.stderr)
+    common.publicar("sweep", texto, escrever=not args.no_write)
     return 0
 
 
