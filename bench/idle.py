@@ -70,6 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--due", type=int, default=1_000)
     parser.add_argument("--no-write", action="store_true", help="print only")
     args = parser.parse_args(argv)
+    if args.rows <= FUTUROS + args.due:
+        parser.error(f"--rows must exceed {FUTUROS:,} future rows + --due")
 
     common.configurar()
     from django.utils import timezone
