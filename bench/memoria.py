@@ -23,7 +23,7 @@ import time
 
 import psutil
 
-from bench import processos
+from bench import documento, processos
 
 BANCO, REDIS_DB = "bench2_memoria", 9
 AQUECIMENTO = 5_000
@@ -185,12 +185,12 @@ def relatorio(t: dict, v: dict, maquina: str, carga_ini, carga_fim, quando: str)
         ["growth after warm-up", ""]
         + [f"{crescimentos[pid] * 100:+.1f}%" if pid in crescimentos else "-" for pid in pids]
     )
-    tab_t = processos.tabela(
+    tab_t = documento.tabela(
         ["tasks done", "s", *[f"pool process {i + 1} RSS MB" for i in range(len(pids))]], linhas
     )
     pico_max = max(v["pico"].values())
     ok_v = pico_max < 200 * 2**20
-    tab_v = processos.tabela(
+    tab_v = documento.tabela(
         ["rows", "sweep s", "rows/s", "pool RSS before MB", "peak MB", "target"],
         [
             [
@@ -246,6 +246,8 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--nao-escrever", action="store_true", help="print only")
     args = parser.parse_args(argv)
+    if args.tarefas <= AQUECIMENTO:
+        parser.error(f"--tarefas must exceed the {AQUECIMENTO:,} warm-up tasks")
 
     env = processos.preparar(BANCO, REDIS_DB)
     worker = None
@@ -266,7 +268,7 @@ def main(argv: list[str] | None = None) -> None:
     texto = relatorio(t, v, maquina, carga_ini, carga_fim, quando)
     print(texto)
     if not args.nao_escrever:
-        processos.escrever_secao("memoria", texto)
+        documento.escrever_secao("memoria", texto)
 
 
 if __name__ == "__main__":
