@@ -32,7 +32,7 @@ import time
 import urllib.request
 from datetime import date, timedelta
 
-from bench import processos
+from bench import documento, processos
 
 BANCO, REDIS_DB = "bench2_api", 8
 DENTISTAS, PACIENTES = 50, 100_000
@@ -363,7 +363,7 @@ def relatorio(dados, resultados, sql, maquina, carga_ini, carga_fim, quando, wor
                 alvo,
             ]
         )
-    tab = processos.tabela(
+    tab = documento.tabela(
         [
             "endpoint",
             "clients",
@@ -509,7 +509,7 @@ def main(argv: list[str] | None = None) -> None:
     texto = relatorio(dados, resultados, sql, maquina, carga_ini, carga_fim, quando, args.workers)
     print(texto)
     if not args.nao_escrever:
-        processos.escrever_secao("api", texto)
+        documento.escrever_secao("api", texto)
 
 
 if __name__ == "__main__":

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import os
 import platform
-import re
 import statistics
-import sys
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,7 +22,6 @@ BENCH_DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/bench_nexkodonto"
 )
 RAIZ = Path(__file__).resolve().parent.parent
-PERFORMANCE_MD = RAIZ / "docs" / "PERFORMANCE.md"
 
 os.environ["DATABASE_URL"] = BENCH_DATABASE_URL
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
@@ -314,45 +311,6 @@ def maquina() -> str:
         f" Python {platform.python_version()}, Django {django.get_version()}."
         f" Load average (1/5/15 min) at the start: {carga()}."
     )
-
-
-def tabela(cabecalho: list[str], linhas: list[list[str]]) -> str:
-    """A Markdown table."""
-    saida = ["| " + " | ".join(cabecalho) + " |", "|" + "---|" * len(cabecalho)]
-    saida += ["| " + " | ".join(linha) + " |" for linha in linhas]
-    return "\n".join(saida)
-
-
-CABECALHO_DOC = """# Performance
-
-Benchmarks of issue 5, run with `make bench` (or one at a time:
-`python -m bench.sweep`, `python -m bench.idle`) against real PostgreSQL
-(`BENCH_DATABASE_URL`, default `postgres://postgres@127.0.0.1:5432/bench_nexkodonto`;
-the database is created and migrated if missing, and its clinic tables are
-truncated). Each command rewrites only its own section below, between its
-markers. Every target is a ratio or a figure measured side by side in one run.
-"""
-
-
-def escrever_secao(nome: str, texto: str) -> Path:
-    """Replace (or append) section ``nome`` of docs/PERFORMANCE.md with ``texto``."""
-    inicio, fim = f"<!-- bench:{nome}:start -->", f"<!-- bench:{nome}:end -->"
-    bloco = f"{inicio}\n{texto.strip()}\n{fim}"
-    atual = PERFORMANCE_MD.read_text() if PERFORMANCE_MD.exists() else CABECALHO_DOC
-    padrao = re.compile(re.escape(inicio) + r".*?" + re.escape(fim), re.S)
-    if padrao.search(atual):
-        novo = padrao.sub(lambda _m: bloco, atual)
-    else:
-        novo = atual.rstrip() + "\n\n" + bloco + "\n"
-    PERFORMANCE_MD.write_text(novo)
-    return PERFORMANCE_MD
-
-
-def publicar(nome: str, texto: str, *, escrever: bool) -> None:
-    """Print section ``nome``'s Markdown; if ``escrever``, also put it in docs/PERFORMANCE.md."""
-    print(texto)
-    if escrever:
-        print(f"wrote {escrever_secao(nome, texto)}", file=sys.stderr)
 
 
 def fmt_s(segundos: float) -> str:

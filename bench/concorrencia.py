@@ -31,7 +31,7 @@ import sys
 import time
 from dataclasses import dataclass
 
-from bench import common
+from bench import common, documento
 
 
 def filho(now_iso: str) -> int:
@@ -165,7 +165,7 @@ def relatorio(n: int, rodadas: dict[int, list[Rodada]], maquina: str, carga: str
     quatro = max(rodadas)
     ganho = base / statistics.median(r.segundos for r in rodadas[quatro])
     alvo = "met" if ganho > 1 else "**missed**"
-    t = common.tabela(
+    t = documento.tabela(
         [
             "processes",
             "seconds, each run",
@@ -236,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             )
     common.truncar()
     texto = relatorio(args.due, rodadas, maquina, common.carga())
-    common.publicar("concorrencia", texto, escrever=not args.no_write)
+    documento.publicar("concorrencia", texto, escrever=not args.no_write)
     return 0
 
 

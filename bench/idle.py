@@ -15,7 +15,7 @@ import argparse
 import sys
 import time
 
-from bench import common
+from bench import common, documento
 
 INDICE = "agendamento_aberto_fim_idx"
 FUTUROS = 50_000
@@ -136,7 +136,7 @@ and {FUTUROS:,} open in the future ({abertos:,} open after the run below) —
 loaded with `INSERT … SELECT generate_series`, then `VACUUM ANALYZE`.
 
 {
-        common.tabela(
+        documento.tabela(
             ["measurement", "result", "statements"],
             [
                 [
@@ -165,7 +165,7 @@ BUFFERS)` on the data once it is idle again:
 
 {(chr(10) * 2).join(planos)}
 """
-    common.publicar("idle", texto, escrever=not args.no_write)
+    documento.publicar("idle", texto, escrever=not args.no_write)
     return 0 if usa_indice else 1
 
 

@@ -22,10 +22,10 @@ import time
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bench import documento
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 ARQUIVO = BASE_DIR.parent / "shared" / "data" / "KaggleV2-May-2016.csv"
-DOC = BASE_DIR / "docs" / "PERFORMANCE.md"
-INICIO, FIM = "<!-- bench:importacao -->", "<!-- /bench:importacao -->"
 
 
 def _medir_importacao(url: str) -> dict:
@@ -183,39 +183,30 @@ def main() -> None:
         ("importar_noshow, SQLite", sqlite),
         ("COPY of the same rows, PostgreSQL (floor)", copy),
     ]
-    tabela = ["| run | rows | seconds | rows/s |", "|---|---|---|---|"]
-    for nome, m in linhas:
-        tabela.append(
-            f"| {nome} | {m['linhas']:,} | {m['segundos']:.2f} | "
-            f"{m['linhas'] / m['segundos']:,.0f} |"
-        )
+    tabela = documento.tabela(
+        ["run", "rows", "seconds", "rows/s"],
+        [
+            [nome, f"{n:,}", f"{seg:.2f}", f"{n / seg:,.0f}"]
+            for nome, n, seg in ((nome, m["linhas"], m["segundos"]) for nome, m in linhas)
+        ],
+    )
     razao = pg["segundos"] / copy["segundos"]
     texto = "\n".join(
         [
-            INICIO,
             "## 5. Import of the real file (`python -m bench.importacao`)",
             "",
             f"{time.strftime('%Y-%m-%d')}; {maquina}.",
             "",
-            *tabela,
+            tabela,
             "",
             f"importar_noshow / COPY on PostgreSQL: **{razao:.1f}×**. Target ≥ 10,000 rows/s on "
             f"PostgreSQL: **{'met' if pg['linhas'] / pg['segundos'] >= 10000 else 'not met'}** "
             f"({pg['linhas'] / pg['segundos']:,.0f} rows/s). The import also parses and "
             "validates every field, counts quirks, and checks each chunk's counts; COPY "
             "writes prepared rows. On a loaded machine both slow down alike: compare the ratio.",
-            FIM,
         ]
     )
-    print(texto)
-    DOC.parent.mkdir(exist_ok=True)
-    atual = DOC.read_text() if DOC.exists() else "# Performance\n"
-    if INICIO in atual:
-        antes, resto = atual.split(INICIO, 1)
-        atual = antes + texto + resto.split(FIM, 1)[1]
-    else:
-        atual = atual.rstrip("\n") + "\n\n" + texto + "\n"
-    DOC.write_text(atual)
+    documento.publicar("importacao", texto, escrever=True)
 
 
 if __name__ == "__main__":

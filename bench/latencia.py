@@ -28,7 +28,7 @@ import statistics
 import time
 from datetime import timedelta
 
-from bench import processos
+from bench import documento, processos
 
 BANCO, REDIS_DB = "bench2_latencia", 8
 AQUECIMENTO = 20  # saves of each kind not counted (connections, caches, imports)
@@ -150,7 +150,7 @@ def relatorio(r: dict, maquina: str, carga_ini, carga_fim, quando: str) -> str:
     p50 = processos.percentil(r["visivel"], 50)
     p99 = processos.percentil(r["visivel"], 99)
     ok50, ok99 = p50 < 0.100, p99 < 0.500
-    t = processos.tabela(
+    t = documento.tabela(
         ["measure", "n", "p50 ms", "p90 ms", "p99 ms", "max ms", "target p50", "target p99"],
         [
             linha(
@@ -227,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
     texto = relatorio(r, maquina, carga_ini, carga_fim, quando)
     print(texto)
     if not args.nao_escrever:
-        processos.escrever_secao("latencia", texto)
+        documento.escrever_secao("latencia", texto)
 
 
 if __name__ == "__main__":

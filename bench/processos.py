@@ -23,17 +23,10 @@ from datetime import datetime
 from pathlib import Path
 
 RAIZ = Path(__file__).resolve().parent.parent
-PERFORMANCE_MD = RAIZ / "docs" / "PERFORMANCE.md"
 BIN = Path(sys.executable).parent
 PG = os.environ.get("BENCH2_PG", "postgres://postgres@127.0.0.1:5432").rstrip("/")
 REDIS = os.environ.get("BENCH2_REDIS", "redis://127.0.0.1:6379").rstrip("/")
 VAR_DIR = Path(os.environ.setdefault("NEXKODONTO_VAR_DIR", "/tmp/wt-bench2-var"))
-
-CABECALHO_MD = """# Performance
-
-Benchmarks of issue 5 against real PostgreSQL and Redis. Each command rewrites
-only its own section, between its markers.
-"""
 
 
 def _pg_admin():
@@ -228,28 +221,6 @@ def percentil(valores: list[float], p: float) -> float:
         return float("nan")
     k = max(0, min(len(ordenados) - 1, round(p / 100 * len(ordenados) + 0.5) - 1))
     return ordenados[k]
-
-
-def tabela(cabecalho: list[str], linhas: list[list[object]]) -> str:
-    """A Markdown table."""
-    texto = ["| " + " | ".join(cabecalho) + " |", "|" + "---|" * len(cabecalho)]
-    texto += ["| " + " | ".join(str(c) for c in linha) + " |" for linha in linhas]
-    return "\n".join(texto)
-
-
-def escrever_secao(nome: str, corpo: str) -> None:
-    """Replace (or append) the ``<!-- bench:nome -->`` section of docs/PERFORMANCE.md."""
-    inicio, fim = f"<!-- bench:{nome} -->", f"<!-- /bench:{nome} -->"
-    bloco = f"{inicio}\n{corpo.strip()}\n{fim}"
-    texto = PERFORMANCE_MD.read_text() if PERFORMANCE_MD.exists() else CABECALHO_MD
-    if inicio in texto and fim in texto:
-        antes, resto = texto.split(inicio, 1)
-        depois = resto.split(fim, 1)[1]
-        texto = antes + bloco + depois
-    else:
-        texto = texto.rstrip("\n") + "\n\n" + bloco + "\n"
-    PERFORMANCE_MD.parent.mkdir(exist_ok=True)
-    PERFORMANCE_MD.write_text(texto)
 
 
 def agora_texto() -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from bench import common
+from bench import common, documento
 
 
 def fechar_com_loop(*, now) -> int:
@@ -176,7 +176,7 @@ def relatorio(resultados: dict[int, dict[str, common.Medida]], maquina: str, car
     r2 = resultados[maior]["project"].segundos / resultados[maior]["floor"].segundos
     alvo1 = "met" if r1 >= 50 else "**missed**"
     alvo2 = "met" if r2 <= 2 else "**missed**"
-    t1 = common.tabela(
+    t1 = documento.tabela(
         [
             "due appointments",
             "loop s (statements)",
@@ -186,7 +186,7 @@ def relatorio(resultados: dict[int, dict[str, common.Medida]], maquina: str, car
         ],
         linhas1,
     )
-    t2 = common.tabela(
+    t2 = documento.tabela(
         ["due appointments", "project s (statements)", "floor s (statements)", "project / floor"],
         linhas2,
     )
@@ -242,7 +242,7 @@ def main(argv: list[str] | None = None) -> int:
     resultados = rodar(tamanhos)
     common.truncar()
     texto = relatorio(resultados, maquina, common.carga())
-    common.publicar("sweep", texto, escrever=not args.no_write)
+    documento.publicar("sweep", texto, escrever=not args.no_write)
     return 0
 
 
