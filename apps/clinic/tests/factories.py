@@ -24,7 +24,13 @@ class DentistaFactory(factory.django.DjangoModelFactory):
 
 
 class AgendamentoFactory(factory.django.DjangoModelFactory):
-    """An open appointment tomorrow; pass ``data_hora`` for another time."""
+    """An open appointment starting 24 h after ``timezone.now()``.
+
+    The default is relative to the (travelled) now, so it means the same at
+    any hour; it is not "tomorrow at a given hour" and may fall on the day
+    after tomorrow's date in UTC. A test that needs a local hour or a day
+    passes ``data_hora`` built from ``relogio.AGORA``.
+    """
 
     class Meta:
         model = Agendamento

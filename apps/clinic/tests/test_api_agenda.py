@@ -12,8 +12,9 @@ from apps.clinic import services
 from apps.clinic.models import Agendamento, Atendimento
 
 from .factories import AgendamentoFactory, DentistaFactory, PacienteFactory
+from .relogio import AGORA
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relogio_parado")]
 
 
 def _cliente(nome: str, grupo: str | None):
@@ -51,9 +52,8 @@ def outro_dentista():
 
 
 def _amanha_as(hora: int, minuto: int = 0):
-    return (timezone.localtime() + timedelta(days=1)).replace(
-        hour=hora, minute=minuto, second=0, microsecond=0
-    )
+    """The day after AGORA at ``hora:minuto`` in São Paulo (never the real tomorrow)."""
+    return (AGORA + timedelta(days=1)).replace(hour=hora, minute=minuto)
 
 
 def _reservar(cliente, dentista, inicio, duracao=30, **extra):
@@ -188,7 +188,7 @@ def test_booking_in_the_past_needs_the_back_dating_permission(recepcao, gestor, 
 
 
 def test_a_naive_data_hora_is_read_in_the_clinics_time_zone(recepcao, dentista):
-    dia = (timezone.localdate() + timedelta(days=2)).isoformat()
+    dia = (AGORA.date() + timedelta(days=2)).isoformat()
     resposta = recepcao.post(
         "/api/agendamentos/",
         {

@@ -9,7 +9,7 @@ from apps.clinic.models import Paciente
 
 from .factories import PacienteFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relogio_parado")]
 
 CPF_VALIDO = "52998224725"  # check digits valid (Receita Federal algorithm)
 

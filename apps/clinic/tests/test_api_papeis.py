@@ -12,7 +12,7 @@ from apps.clinic import services
 
 from .factories import AgendamentoFactory, DentistaFactory, PacienteFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relogio_parado")]
 
 PROIBIDO = {403, 404}
 

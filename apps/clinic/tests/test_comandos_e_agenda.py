@@ -15,7 +15,7 @@ from core.locks import lock_exclusivo
 
 from .factories import AgendamentoFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relogio_parado")]
 
 
 def test_finalizar_agendamentos_closes_the_due_ones_and_says_how_many():

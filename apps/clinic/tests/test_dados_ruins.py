@@ -11,7 +11,7 @@ from apps.clinic.models import Agendamento, Atendimento
 
 from .factories import AgendamentoFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relogio_parado")]
 
 
 def _vencidos(n: int) -> list[Agendamento]:

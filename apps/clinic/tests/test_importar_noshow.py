@@ -302,7 +302,7 @@ def test_the_command_reports_a_missing_file_as_an_error(tmp_path):
 
 @pytest.mark.skipif(not ARQUIVO_REAL.exists(), reason=f"{ARQUIVO_REAL} not present")
 def test_the_real_file_imports_whole_and_the_sweep_concludes_every_attended_appointment():
-    resultado = importar_noshow(ARQUIVO_REAL, now=timezone.now())
+    resultado = importar_noshow(ARQUIVO_REAL, now=AGORA)
 
     assert resultado.linhas_lidas == 110_527
     assert resultado.agendamentos_criados == 110_527
@@ -316,7 +316,7 @@ def test_the_real_file_imports_whole_and_the_sweep_concludes_every_attended_appo
         "idade_negativa": 1,
     }
 
-    finalizar_agendamentos_vencidos(now=timezone.now())
+    finalizar_agendamentos_vencidos(now=AGORA)
 
     assert Agendamento.objects.count() == 110_527
     assert Agendamento.objects.filter(active=True).count() == 0

@@ -12,7 +12,7 @@ from apps.clinic.models import Atendimento, HistoricoStatus
 
 from .factories import AgendamentoFactory, DentistaFactory, PacienteFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relogio_parado")]
 
 
 @pytest.mark.parametrize(

@@ -1,10 +1,8 @@
 """Unit tests of the closing service (executar_finalizacao and its batch twin)."""
 
-from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import timedelta
 
 import pytest
-import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -14,17 +12,8 @@ from apps.clinic.models import Agendamento, Atendimento, HistoricoStatus
 
 from .factories import AgendamentoFactory
 
-pytestmark = pytest.mark.django_db
-
-SP = ZoneInfo("America/Sao_Paulo")
-AGORA = datetime(2026, 3, 10, 15, 0, tzinfo=SP)
-
-
-@pytest.fixture(autouse=True)
-def relogio():
-    """Freeze the clock at AGORA: the services get `now` from timezone.now()."""
-    with time_machine.travel(AGORA, tick=False):
-        yield
+# The clock stands at relogio.AGORA: timezone.now() is that instant all test long.
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relogio_parado")]
 
 
 def _agendamento(inicio_relativo: timedelta, **kwargs) -> Agendamento:

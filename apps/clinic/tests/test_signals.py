@@ -11,7 +11,7 @@ from apps.clinic import services
 
 from .factories import AgendamentoFactory, DentistaFactory, PacienteFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("relogio_parado")]
 
 DELAY = "apps.clinic.tasks.processar_agendamento_especifico.delay"
 

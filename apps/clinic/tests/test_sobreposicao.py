@@ -20,6 +20,8 @@ from apps.clinic.models import Agendamento
 
 from .factories import AgendamentoFactory, DentistaFactory, PacienteFactory
 
+pytestmark = pytest.mark.usefixtures("relogio_parado")
+
 so_postgresql = pytest.mark.skipif(
     connection.vendor != "postgresql", reason="the exclusion constraint exists on PostgreSQL only"
 )
