@@ -27,6 +27,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 
+# pytester: apps/clinic/tests/test_relogio_testes.py runs sessions with this file.
+pytest_plugins = ["pytester"]
+
 VARIAVEL = "NEXKODONTO_RELOGIO_TESTES"
 MARCADOR = "celery_real"
 SAO_PAULO = ZoneInfo("America/Sao_Paulo")
