@@ -37,17 +37,17 @@ _INSTANTE = pytest.StashKey[datetime | None]()
 _HORA_LOCAL = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 
 
-def instante_do_relogio(valor: str, *, hoje: datetime | None = None) -> datetime:
+def instante_do_relogio(valor: str) -> datetime:
     """The aware instant that ``valor`` (the switch's text) names.
 
-    ``HH:MM`` or ``HH:MM:SS``: that local time on the date of ``hoje``
-    (default: the real now) in America/Sao_Paulo. Otherwise an ISO-8601
+    ``HH:MM`` or ``HH:MM:SS``: that local time on today's date (the real
+    clock's) in America/Sao_Paulo. Otherwise an ISO-8601
     date and time with an offset (``Z`` allowed). Raises ``ValueError`` for
     anything else, naive date-times included (which zone they mean is a guess).
     """
     valor = valor.strip()
     if hora_local := _HORA_LOCAL.fullmatch(valor):
-        dia = (hoje or datetime.now(SAO_PAULO)).astimezone(SAO_PAULO).date()
+        dia = datetime.now(SAO_PAULO).date()
         hora = time(*(int(parte or 0) for parte in hora_local.groups()))
         return datetime.combine(dia, hora, tzinfo=SAO_PAULO)
     instante = datetime.fromisoformat(valor)
