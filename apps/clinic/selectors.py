@@ -121,3 +121,19 @@ def agendamentos_visiveis(usuario) -> QuerySet[Agendamento]:
         case "dentista":
             return qs.filter(dentista__usuario=usuario)
     return qs.none()
+
+
+def agendamentos_finalizaveis(usuario, *, now: datetime) -> QuerySet[Agendamento]:
+    """Appointments ``usuario`` may close now with a visit record: visible, open, started.
+
+    ``now`` is an aware datetime. The same rule ``services.agendamento_finalizar``
+    enforces (open, ``data_hora <= now``), on the rows ``agendamentos_visiveis``
+    gives ``usuario``; the admin's "add visit record" form offers only these.
+    Patient and dentist are joined (the form's labels name them).
+    """
+    return (
+        agendamentos_visiveis(usuario)
+        .filter(active=True, data_hora__lte=now)
+        .select_related("paciente", "dentista")
+        .order_by("data_hora", "id")
+    )
