@@ -1,6 +1,7 @@
 """The visit-record admin: add = agendamento_finalizar, change = atendimento_atualizar."""
 
 import pytest
+from django.utils import timezone
 
 from apps.clinic import services
 from apps.clinic.models import Agendamento, Atendimento, HistoricoStatus
@@ -197,3 +198,31 @@ def test_the_appointment_page_shows_its_record_read_only(clinica, como):
 
     assert DIAGNOSTICO_B in texto(pagina)
     assert 'name="atendimento-0-diagnostico"' not in texto(pagina)  # no input: read-only
+
+
+def test_the_appointment_page_is_not_a_second_way_to_write_a_record(clinica, como):
+    pagina = f"/admin/clinic/agendamento/{clinica.a_andamento.pk}/change/"
+    local = timezone.localtime(clinica.a_andamento.data_hora)
+    formulario = {
+        "data_hora_0": local.strftime("%d/%m/%Y"),
+        "data_hora_1": local.strftime("%H:%M:%S"),
+        "duracao_minutos": 30,
+        "observacoes": "",
+        # An inline visit record, as if the page offered one.
+        "atendimento-TOTAL_FORMS": 1,
+        "atendimento-INITIAL_FORMS": 0,
+        "atendimento-MIN_NUM_FORMS": 0,
+        "atendimento-MAX_NUM_FORMS": 1,
+        "atendimento-0-diagnostico": "Escrito pela porta lateral",
+        "atendimento-0-tratamento_realizado": "Nenhum",
+        "atendimento-0-agendamento": clinica.a_andamento.pk,
+        "historico-TOTAL_FORMS": 0,
+        "historico-INITIAL_FORMS": 0,
+    }
+
+    resposta = como(clinica.gestor).post(pagina, formulario)
+
+    assert resposta.status_code == 302  # the appointment's own form was valid
+    assert not Atendimento.objects.filter(agendamento=clinica.a_andamento).exists()
+    clinica.a_andamento.refresh_from_db()
+    assert clinica.a_andamento.active
