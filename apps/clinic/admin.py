@@ -156,6 +156,10 @@ class HistoricoStatusInline(admin.TabularInline):
         return False
 
 
+# Every field of a visit record but its id, in the model's order.
+CAMPOS_ATENDIMENTO = tuple(f.name for f in Atendimento._meta.fields if f.name != "id")
+
+
 class AtendimentoInline(admin.StackedInline):
     """The visit record on its appointment's page: read-only (its own page edits it)."""
 
@@ -163,15 +167,7 @@ class AtendimentoInline(admin.StackedInline):
     extra = 0
     can_delete = False
     show_change_link = True
-    fields = (
-        "diagnostico",
-        "tratamento_realizado",
-        "origem",
-        "revisado_em",
-        "revisado_por",
-        "created_at",
-        "updated_at",
-    )
+    fields = tuple(f for f in CAMPOS_ATENDIMENTO if f != "agendamento")
     readonly_fields = fields
 
     def has_view_permission(self, request, obj=None):
@@ -185,6 +181,27 @@ class AtendimentoInline(admin.StackedInline):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+def _acao_de_servico(nome: str, *, descricao, permissao: str, feito: tuple[str, str]):
+    """An admin action calling ``services.<nome>(agendamento, usuario=..., now=...)`` on each row.
+
+    ``permissao`` names the ``has_<permissao>_permission`` check; ``feito`` is
+    the (singular, plural) pt-BR report, with ``%d`` for the count.
+    """
+
+    @admin.action(description=descricao, permissions=[permissao])
+    def acao(modelo, request, queryset):
+        now = timezone.now()
+        servico = getattr(services, nome)
+        modelo._aplicar(
+            request,
+            queryset,
+            lambda ag: servico(ag, usuario=request.user, now=now),
+            feito=feito,
+        )
+
+    return acao
 
 
 @admin.register(Agendamento)
@@ -294,7 +311,7 @@ class AgendamentoAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin)
     def has_reabrir_permission(self, request):
         return _papel_pode(request, self.regras, "reabrir")
 
-    def _aplicar(self, request, queryset, servico, *, feito_singular, feito_plural) -> None:
+    def _aplicar(self, request, queryset, servico, *, feito: tuple[str, str]) -> None:
         """Run ``servico(agendamento)`` on each selected row; report counts and refusals.
 
         Each call is its own transaction (the services are atomic): one
@@ -325,7 +342,7 @@ class AgendamentoAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin)
         if feitos or not recusados:
             self.message_user(
                 request,
-                ngettext(feito_singular, feito_plural, feitos) % feitos,
+                ngettext(*feito, feitos) % feitos,
                 messages.SUCCESS,
             )
         for pk, motivo in recusados:
@@ -336,16 +353,30 @@ class AgendamentoAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin)
                 messages.ERROR,
             )
 
-    @admin.action(description=_("Confirmar os selecionados"), permissions=["confirmar"])
-    def confirmar(self, request, queryset):
-        now = timezone.now()
-        self._aplicar(
-            request,
-            queryset,
-            lambda ag: services.agendamento_confirmar(ag, usuario=request.user, now=now),
-            feito_singular="%d agendamento confirmado.",
-            feito_plural="%d agendamentos confirmados.",
-        )
+    confirmar = _acao_de_servico(
+        "agendamento_confirmar",
+        descricao=_("Confirmar os selecionados"),
+        permissao="confirmar",
+        feito=("%d agendamento confirmado.", "%d agendamentos confirmados."),
+    )
+    marcar_falta = _acao_de_servico(
+        "agendamento_marcar_falta",
+        descricao=_("Marcar falta nos selecionados"),
+        permissao="marcar_falta",
+        feito=("%d agendamento marcado como falta.", "%d agendamentos marcados como falta."),
+    )
+    finalizar_vencidos = _acao_de_servico(
+        "executar_finalizacao",
+        descricao=_("Finalizar agora os selecionados que já terminaram"),
+        permissao="finalizar",
+        feito=("%d agendamento finalizado.", "%d agendamentos finalizados."),
+    )
+    reabrir = _acao_de_servico(
+        "agendamento_reabrir",
+        descricao=_("Desfazer o fechamento automático dos selecionados"),
+        permissao="reabrir",
+        feito=("%d agendamento reaberto.", "%d agendamentos reabertos."),
+    )
 
     @admin.action(
         description=_("Cancelar os selecionados (pede o motivo)"), permissions=["cancelar"]
@@ -362,8 +393,7 @@ class AgendamentoAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin)
                 lambda ag: services.agendamento_cancelar(
                     ag, usuario=request.user, now=now, motivo=motivo
                 ),
-                feito_singular="%d agendamento cancelado.",
-                feito_plural="%d agendamentos cancelados.",
+                feito=("%d agendamento cancelado.", "%d agendamentos cancelados."),
             )
             return None
         request.current_app = self.admin_site.name
@@ -379,45 +409,6 @@ class AgendamentoAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin)
                 "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "media": self.media,
             },
-        )
-
-    @admin.action(description=_("Marcar falta nos selecionados"), permissions=["marcar_falta"])
-    def marcar_falta(self, request, queryset):
-        now = timezone.now()
-        self._aplicar(
-            request,
-            queryset,
-            lambda ag: services.agendamento_marcar_falta(ag, usuario=request.user, now=now),
-            feito_singular="%d agendamento marcado como falta.",
-            feito_plural="%d agendamentos marcados como falta.",
-        )
-
-    @admin.action(
-        description=_("Finalizar agora os selecionados que já terminaram"),
-        permissions=["finalizar"],
-    )
-    def finalizar_vencidos(self, request, queryset):
-        now = timezone.now()
-        self._aplicar(
-            request,
-            queryset,
-            lambda ag: services.executar_finalizacao(ag, now=now, usuario=request.user),
-            feito_singular="%d agendamento finalizado.",
-            feito_plural="%d agendamentos finalizados.",
-        )
-
-    @admin.action(
-        description=_("Desfazer o fechamento automático dos selecionados"),
-        permissions=["reabrir"],
-    )
-    def reabrir(self, request, queryset):
-        now = timezone.now()
-        self._aplicar(
-            request,
-            queryset,
-            lambda ag: services.agendamento_reabrir(ag, usuario=request.user, now=now),
-            feito_singular="%d agendamento reaberto.",
-            feito_plural="%d agendamentos reabertos.",
         )
 
 
@@ -494,16 +485,7 @@ class AtendimentoAdmin(
     def get_fields(self, request, obj=None):
         if obj is None:
             return ("agendamento", "diagnostico", "tratamento_realizado")
-        return (
-            "agendamento",
-            "diagnostico",
-            "tratamento_realizado",
-            "origem",
-            "revisado_em",
-            "revisado_por",
-            "created_at",
-            "updated_at",
-        )
+        return CAMPOS_ATENDIMENTO
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
