@@ -7,8 +7,6 @@ permissions of the user's group. So the admin never lets a role do what the
 API refuses, nor shows a dentist another dentist's patients.
 """
 
-import copy
-
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -183,6 +181,42 @@ class AtendimentoInline(admin.StackedInline):
         return False
 
 
+class AgendamentoForm(FormularioPorServico):
+    """Add = ``agendamento_criar``; change = ``agendamento_reagendar`` of what the form changed.
+
+    Only the changed fields go to the service: a full save would write back
+    the status the form loaded, reopening an appointment the worker closed
+    in the meantime (the service then refuses: a form error). The services
+    check the time (double booking, back-dating needs
+    ``clinic.agendar_retroativo``) and the dentist, with their own messages.
+    """
+
+    def salvar(self):
+        dados = self.cleaned_data
+        comum = {
+            "usuario": self.usuario,
+            "now": timezone.now(),
+            "permitir_retroativo": self.usuario.has_perm("clinic.agendar_retroativo"),
+        }
+        if self.instance._state.adding:
+            return services.agendamento_criar(
+                paciente=dados["paciente"],
+                dentista=dados["dentista"],
+                data_hora=dados["data_hora"],
+                duracao_minutos=dados["duracao_minutos"],
+                observacoes=dados.get("observacoes", ""),
+                **comum,
+            )
+        mudou = {
+            campo: dados[campo]
+            for campo in self.changed_data
+            if campo in ("data_hora", "duracao_minutos", "observacoes")
+        }
+        if not mudou:
+            return self.instance
+        return services.agendamento_reagendar(self.instance, **mudou, **comum)
+
+
 def _acao_de_servico(nome: str, *, descricao, permissao: str, feito: tuple[str, str]):
     """An admin action calling ``services.<nome>(agendamento, usuario=..., now=...)`` on each row.
 
@@ -205,7 +239,9 @@ def _acao_de_servico(nome: str, *, descricao, permissao: str, feito: tuple[str, 
 
 
 @admin.register(Agendamento)
-class AgendamentoAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
+class AgendamentoAdmin(
+    VisivelPorPapelMixin, SalvoPeloServicoMixin, RegrasDaApiMixin, admin.ModelAdmin
+):
     visiveis = staticmethod(agendamentos_visiveis)
     regras = AgendamentoViewSet.papeis
 
@@ -229,68 +265,8 @@ class AgendamentoAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin)
         return self.readonly_fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        formulario = super().get_form(request, obj, change=change, **kwargs)
-        retroativo = request.user.has_perm("clinic.agendar_retroativo")
-
-        class FormularioAgendamento(formulario):
-            def clean(self):
-                dados = super().clean()
-                if self.errors or not self.instance.active:
-                    return dados
-                # The services' own checks, so the admin answers like the API
-                # (a form error, not a 500 from the exclusion constraint).
-                agendamento = copy.copy(self.instance)
-                for campo in ("paciente", "dentista", "data_hora", "duracao_minutos"):
-                    if campo in dados:
-                        setattr(agendamento, campo, dados[campo])
-                try:
-                    if not agendamento.dentista.ativo:
-                        raise ValidationError(
-                            {"dentista": _("Este dentista está inativo e não recebe agendamentos.")}
-                        )
-                    services.agendamento_validar_horario(
-                        agendamento,
-                        now=timezone.now(),
-                        permitir_retroativo=retroativo,
-                        inicio_mudou=self.instance.pk is None or "data_hora" in self.changed_data,
-                    )
-                except ValidationError as erro:
-                    self.add_error(None, erro)
-                return dados
-
-        return FormularioAgendamento
-
-    def save_model(self, request, obj, form, change):
-        if change:
-            # Through the service, and only what the form changed: a full save
-            # would write back the status the form loaded, reopening an
-            # appointment the worker closed in the meantime.
-            if form.changed_data:
-                try:
-                    services.agendamento_reagendar(
-                        obj,
-                        usuario=request.user,
-                        now=timezone.now(),
-                        permitir_retroativo=request.user.has_perm("clinic.agendar_retroativo"),
-                        **{campo: getattr(obj, campo) for campo in form.changed_data},
-                    )
-                except services.TransicaoInvalida as erro:  # closed while the form was open
-                    self.message_user(request, erro.mensagem, messages.ERROR)
-                except ValidationError as erro:  # booked by someone else since the form's check
-                    self.message_user(request, " ".join(erro.messages), messages.ERROR)
-            return
-        # New bookings go through the service, which writes the history.
-        novo = services.agendamento_criar(
-            paciente=obj.paciente,
-            dentista=obj.dentista,
-            data_hora=obj.data_hora,
-            duracao_minutos=obj.duracao_minutos,
-            observacoes=obj.observacoes,
-            usuario=request.user,
-            permitir_retroativo=request.user.has_perm("clinic.agendar_retroativo"),
-        )
-        obj.pk = novo.pk
-        obj._state = novo._state
+        kwargs["form"] = AgendamentoForm
+        return super().get_form(request, obj, change=change, **kwargs)
 
     # The actions: each one is the API's transition of the same name, offered
     # only to the roles the API allows it (``has_<acao>_permission``; Django

@@ -4,7 +4,6 @@ The role-by-role tests that drive the admin's pages are in ``tests/admin/``.
 """
 
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -44,17 +43,14 @@ def test_an_admin_edit_does_not_reopen_an_appointment_closed_meanwhile(pedido):
     carregado_no_formulario = Agendamento.objects.get(pk=ag.pk)  # open, as the form saw it
     services.executar_finalizacao(ag, now=AGORA)  # the worker closes it meanwhile
 
-    carregado_no_formulario.observacoes = "paciente pediu recibo"
-    modelo = AgendamentoAdmin(Agendamento, admin.site)
-    avisos = []
-    modelo.message_user = lambda request, mensagem, nivel: avisos.append(mensagem)
-    modelo.save_model(
-        pedido, carregado_no_formulario, SimpleNamespace(changed_data=["observacoes"]), change=True
+    formulario = _formulario(
+        pedido, carregado_no_formulario, data_hora=ag.data_hora, observacoes="pediu recibo"
     )
 
+    assert not formulario.is_valid()
+    assert "Só é possível alterar um agendamento em aberto" in str(formulario.errors)
     ag.refresh_from_db()
-    assert (ag.status, ag.active) == ("concluido", False)
-    assert avisos and "Só é possível alterar um agendamento em aberto" in avisos[0]
+    assert (ag.status, ag.active, ag.observacoes) == ("concluido", False, "")
 
 
 def test_a_closed_appointment_is_read_only_in_the_admin(pedido):
