@@ -11,6 +11,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _g
@@ -115,6 +116,15 @@ class SalvoPeloServicoMixin:
 
     def save_model(self, request, obj, form, change):
         pass
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        formulario = context["adminform"].form
+        if request.method == "POST" and formulario.is_bound and not formulario.errors:
+            # The form was valid, so the service wrote, but an inline's data was
+            # not (e.g. its management form missing) and the page says nothing
+            # was saved: make it true. The admin's view runs in one atomic block.
+            transaction.set_rollback(True)
+        return super().render_change_form(request, context, *args, **kwargs)
 
 
 @admin.register(Paciente)

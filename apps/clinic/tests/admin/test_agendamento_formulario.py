@@ -103,3 +103,15 @@ def test_the_receptionist_reschedules_an_open_appointment(clinica, como):
     ag = Agendamento.objects.get(pk=clinica.a_futuro.pk)
     assert (ag.data_hora, ag.duracao_minutos, ag.observacoes) == (novo, 45, "trazer exames")
     assert ag.fim == novo + timedelta(minutes=45)
+
+
+def test_a_page_that_says_nothing_was_saved_saved_nothing(clinica, como):
+    # No inline management data: Django shows the form again, as not saved.
+    sem_inlines = {
+        k: v for k, v in _nova(clinica, AGORA + timedelta(days=3)).items() if "-" not in k
+    }
+
+    resposta = como(clinica.recepcao).post(ADD, sem_inlines)
+
+    assert resposta.status_code == 200
+    assert not Agendamento.objects.filter(data_hora=AGORA + timedelta(days=3)).exists()
