@@ -22,7 +22,12 @@ from . import services
 from .api.views import AgendamentoViewSet, AtendimentoViewSet, DentistaViewSet, PacienteViewSet
 from .models import Agendamento, Atendimento, Dentista, HistoricoStatus, Paciente
 from .permissions import papel
-from .selectors import agendamentos_finalizaveis, agendamentos_visiveis, atendimentos_visiveis
+from .selectors import (
+    agendamentos_finalizaveis,
+    agendamentos_visiveis,
+    atendimentos_visiveis,
+    pacientes_visiveis,
+)
 
 
 def _papel_pode(request, regras: dict, acao: str) -> bool:
@@ -129,13 +134,8 @@ class SalvoPeloServicoMixin:
 
 @admin.register(Paciente)
 class PacienteAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
+    visiveis = staticmethod(pacientes_visiveis)
     regras = PacienteViewSet.papeis
-
-    @staticmethod
-    def visiveis(usuario):
-        if papel(usuario) == "dentista":
-            return Paciente.objects.filter(agendamentos__dentista__usuario=usuario)
-        return Paciente.objects.all() if papel(usuario) else Paciente.objects.none()
 
     list_display = ("nome", "cpf", "telefone", "email")
     search_fields = ("nome", "cpf")
@@ -490,7 +490,9 @@ class AtendimentoAdmin(
 
 
 @admin.register(HistoricoStatus)
-class HistoricoStatusAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
+class HistoricoStatusAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
+    regras = {"list": AgendamentoViewSet.papeis["historico"]}
+
     @staticmethod
     def visiveis(usuario):
         return HistoricoStatus.objects.filter(agendamento__in=agendamentos_visiveis(usuario))

@@ -1,6 +1,7 @@
 """What each role sees and may write in the admin: lookups, patients, dentists, every page."""
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from apps.clinic.models import Dentista, Paciente
 
@@ -120,3 +121,16 @@ def test_no_page_of_a_dentist_shows_another_dentists_patient_or_record(clinica, 
         assert DIAGNOSTICO_B not in texto(resposta), endereco
     # The pages did show the dentist's own data (so the check above is not vacuous).
     assert PACIENTE_A in texto(dentista.get("/admin/clinic/agendamento/"))
+
+
+def test_a_staff_user_without_a_role_gets_nothing_of_the_clinic(clinica, como):
+    from django.contrib.auth.models import Permission
+
+    sem_papel = get_user_model().objects.create_user("estagiario", is_staff=True)
+    # Even with model permissions given by hand: the API's role rule still applies.
+    sem_papel.user_permissions.set(Permission.objects.filter(content_type__app_label="clinic"))
+    navegador = como(sem_papel)
+
+    for modelo in ("paciente", "dentista", "agendamento", "atendimento", "historicostatus"):
+        assert navegador.get(f"/admin/clinic/{modelo}/").status_code == 403, modelo
+    assert PACIENTE_A not in texto(navegador.get("/admin/", follow=True))
