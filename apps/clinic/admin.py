@@ -1,17 +1,38 @@
-"""Admin (pt-BR). Status changes go through the services, never a bare save."""
+"""Admin (pt-BR): a door to the services, with the API's rules.
 
-import copy
+Every write goes through ``apps.clinic.services``; what each user sees comes
+from the same selectors as the API; who may do what is the API's own
+declaration (the viewsets' ``papeis``), checked on top of the model
+permissions of the user's group. So the admin never lets a role do what the
+API refuses, nor shows a dentist another dentist's patients.
+"""
 
+from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
+from .api.views import AgendamentoViewSet, AtendimentoViewSet, DentistaViewSet, PacienteViewSet
 from .models import Agendamento, Atendimento, Dentista, HistoricoStatus, Paciente
 from .permissions import papel
-from .selectors import agendamentos_visiveis, atendimentos_visiveis
+from .selectors import (
+    agendamentos_finalizaveis,
+    agendamentos_visiveis,
+    atendimentos_visiveis,
+    pacientes_visiveis,
+)
+
+
+def _papel_pode(request, regras: dict, acao: str) -> bool:
+    """True when the API allows ``acao`` (a key of a view's ``papeis``) to the user's role."""
+    return papel(request.user) in regras.get(acao, regras.get("*", set()))
 
 
 class VisivelPorPapelMixin:
@@ -24,13 +45,97 @@ class VisivelPorPapelMixin:
         return qs.filter(pk__in=self.visiveis(request.user).values("pk"))
 
 
+class RegrasDaApiMixin:
+    """Model permissions AND the API's role rule for the same operation.
+
+    ``regras`` is the viewset's ``papeis``: viewing needs "list", adding
+    "create", changing "update", deleting "destroy" (absent: nobody).
+    """
+
+    regras: dict = {}
+
+    def has_view_permission(self, request, obj=None):
+        return super().has_view_permission(request, obj) and _papel_pode(
+            request, self.regras, "list"
+        )
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and _papel_pode(request, self.regras, "create")
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and _papel_pode(
+            request, self.regras, "update"
+        )
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and _papel_pode(
+            request, self.regras, "destroy"
+        )
+
+
+def _erros_no_formulario(formulario: forms.BaseForm, erro: ValidationError) -> None:
+    """Put a service's ValidationError on the form: by field where the form has it."""
+    if hasattr(erro, "error_dict"):
+        for campo, lista in erro.error_dict.items():
+            formulario.add_error(campo if campo in formulario.fields else None, lista)
+    else:
+        formulario.add_error(None, erro)
+
+
+class FormularioPorServico(forms.ModelForm):
+    """A ModelForm whose saving is one service call, made as the last step of validation.
+
+    ``salvar()`` calls the service and returns the saved instance. It runs
+    after every field and model check passed, so a refusal of the service
+    (``ValidationError``, ``TransicaoInvalida``) becomes a form error in its
+    own pt-BR words, never a 500, and nothing is written then. The admin's
+    change view wraps the request in one transaction, so the log entry and
+    the service's rows commit together. The admin's ``save_model`` must not
+    save again (see ``SalvoPeloServicoMixin``). ``usuario`` is set by the
+    ModelAdmin's ``get_form``.
+    """
+
+    usuario = None
+
+    def salvar(self):
+        raise NotImplementedError
+
+    def _post_clean(self):
+        super()._post_clean()
+        if self.errors:
+            return
+        try:
+            self.instance = self.salvar()
+        except services.TransicaoInvalida as erro:
+            self.add_error(None, erro.mensagem)
+        except ValidationError as erro:
+            _erros_no_formulario(self, erro)
+
+
+class SalvoPeloServicoMixin:
+    """For a ModelAdmin whose forms are ``FormularioPorServico``: the service saved already."""
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        formulario = super().get_form(request, obj, change=change, **kwargs)
+        return type(formulario.__name__, (formulario,), {"usuario": request.user})
+
+    def save_model(self, request, obj, form, change):
+        pass
+
+    def render_change_form(self, request, context, *args, **kwargs):
+        formulario = context["adminform"].form
+        if request.method == "POST" and formulario.is_bound and not formulario.errors:
+            # The form was valid, so the service wrote, but an inline's data was
+            # not (e.g. its management form missing) and the page says nothing
+            # was saved: make it true. The admin's view runs in one atomic block.
+            transaction.set_rollback(True)
+        return super().render_change_form(request, context, *args, **kwargs)
+
+
 @admin.register(Paciente)
-class PacienteAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
-    @staticmethod
-    def visiveis(usuario):
-        if papel(usuario) == "dentista":
-            return Paciente.objects.filter(agendamentos__dentista__usuario=usuario)
-        return Paciente.objects.all() if papel(usuario) else Paciente.objects.none()
+class PacienteAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
+    visiveis = staticmethod(pacientes_visiveis)
+    regras = PacienteViewSet.papeis
 
     list_display = ("nome", "cpf", "telefone", "email")
     search_fields = ("nome", "cpf")
@@ -38,7 +143,8 @@ class PacienteAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
 
 
 @admin.register(Dentista)
-class DentistaAdmin(admin.ModelAdmin):
+class DentistaAdmin(RegrasDaApiMixin, admin.ModelAdmin):
+    regras = DentistaViewSet.papeis
     list_display = ("nome", "cro", "usuario", "ativo")
     list_filter = ("ativo",)
     search_fields = ("nome", "cro")
@@ -58,16 +164,96 @@ class HistoricoStatusInline(admin.TabularInline):
         return False
 
 
+# Every field of a visit record but its id, in the model's order.
+CAMPOS_ATENDIMENTO = tuple(f.name for f in Atendimento._meta.fields if f.name != "id")
+
+
 class AtendimentoInline(admin.StackedInline):
+    """The visit record on its appointment's page: read-only (its own page edits it)."""
+
     model = Atendimento
     extra = 0
     can_delete = False
-    readonly_fields = ("origem", "created_at", "updated_at")
+    show_change_link = True
+    fields = tuple(f for f in CAMPOS_ATENDIMENTO if f != "agendamento")
+    readonly_fields = fields
+
+    def has_view_permission(self, request, obj=None):
+        # The clinical record: the roles the API shows it to (never recepcao).
+        return super().has_view_permission(request, obj) and _papel_pode(
+            request, AtendimentoViewSet.papeis, "retrieve"
+        )
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+class AgendamentoForm(FormularioPorServico):
+    """Add = ``agendamento_criar``; change = ``agendamento_reagendar`` of what the form changed.
+
+    Only the changed fields go to the service: a full save would write back
+    the status the form loaded, reopening an appointment the worker closed
+    in the meantime (the service then refuses: a form error). The services
+    check the time (double booking, back-dating needs
+    ``clinic.agendar_retroativo``) and the dentist, with their own messages.
+    """
+
+    def salvar(self):
+        dados = self.cleaned_data
+        comum = {
+            "usuario": self.usuario,
+            "now": timezone.now(),
+            "permitir_retroativo": self.usuario.has_perm("clinic.agendar_retroativo"),
+        }
+        if self.instance._state.adding:
+            return services.agendamento_criar(
+                paciente=dados["paciente"],
+                dentista=dados["dentista"],
+                data_hora=dados["data_hora"],
+                duracao_minutos=dados["duracao_minutos"],
+                observacoes=dados.get("observacoes", ""),
+                **comum,
+            )
+        mudou = {
+            campo: dados[campo]
+            for campo in self.changed_data
+            if campo in ("data_hora", "duracao_minutos", "observacoes")
+        }
+        if not mudou:
+            return self.instance
+        return services.agendamento_reagendar(self.instance, **mudou, **comum)
+
+
+def _acao_de_servico(nome: str, *, descricao, permissao: str, feito: tuple[str, str]):
+    """An admin action calling ``services.<nome>(agendamento, usuario=..., now=...)`` on each row.
+
+    ``permissao`` names the ``has_<permissao>_permission`` check; ``feito`` is
+    the (singular, plural) pt-BR report, with ``%d`` for the count.
+    """
+
+    @admin.action(description=descricao, permissions=[permissao])
+    def acao(modelo, request, queryset):
+        now = timezone.now()
+        servico = getattr(services, nome)
+        modelo._aplicar(
+            request,
+            queryset,
+            lambda ag: servico(ag, usuario=request.user, now=now),
+            feito=feito,
+        )
+
+    return acao
 
 
 @admin.register(Agendamento)
-class AgendamentoAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
+class AgendamentoAdmin(
+    VisivelPorPapelMixin, SalvoPeloServicoMixin, RegrasDaApiMixin, admin.ModelAdmin
+):
     visiveis = staticmethod(agendamentos_visiveis)
+    regras = AgendamentoViewSet.papeis
 
     list_display = ("id", "data_hora", "fim", "paciente", "dentista", "status", "active")
     list_filter = ("status", "active", "dentista")
@@ -77,7 +263,7 @@ class AgendamentoAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
     readonly_fields = ("fim", "status", "active", "id_externo", "created_at", "updated_at")
     list_select_related = ("paciente", "dentista")
     inlines = [AtendimentoInline, HistoricoStatusInline]
-    actions = ["finalizar_vencidos"]
+    actions = ["confirmar", "cancelar", "marcar_falta", "finalizar_vencidos", "reabrir"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.active:
@@ -89,95 +275,224 @@ class AgendamentoAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
         return self.readonly_fields
 
     def get_form(self, request, obj=None, change=False, **kwargs):
-        formulario = super().get_form(request, obj, change=change, **kwargs)
-        retroativo = request.user.has_perm("clinic.agendar_retroativo")
+        kwargs["form"] = AgendamentoForm
+        return super().get_form(request, obj, change=change, **kwargs)
 
-        class FormularioAgendamento(formulario):
-            def clean(self):
-                dados = super().clean()
-                if self.errors or not self.instance.active:
-                    return dados
-                # The services' own checks, so the admin answers like the API
-                # (a form error, not a 500 from the exclusion constraint).
-                agendamento = copy.copy(self.instance)
-                for campo in ("paciente", "dentista", "data_hora", "duracao_minutos"):
-                    if campo in dados:
-                        setattr(agendamento, campo, dados[campo])
-                try:
-                    if not agendamento.dentista.ativo:
-                        raise ValidationError(
-                            {"dentista": _("Este dentista está inativo e não recebe agendamentos.")}
+    # The actions: each one is the API's transition of the same name, offered
+    # only to the roles the API allows it (``has_<acao>_permission``; Django
+    # drops an action the user lacks from the list and refuses it if posted).
+
+    def has_confirmar_permission(self, request):
+        return _papel_pode(request, self.regras, "confirmar")
+
+    def has_cancelar_permission(self, request):
+        return _papel_pode(request, self.regras, "cancelar")
+
+    def has_marcar_falta_permission(self, request):
+        return _papel_pode(request, self.regras, "marcar_falta")
+
+    def has_finalizar_permission(self, request):
+        return _papel_pode(request, self.regras, "finalizar")
+
+    def has_reabrir_permission(self, request):
+        return _papel_pode(request, self.regras, "reabrir")
+
+    def _aplicar(self, request, queryset, servico, *, feito: tuple[str, str]) -> None:
+        """Run ``servico(agendamento)`` on each selected row; report counts and refusals.
+
+        Each call is its own transaction (the services are atomic): one
+        refusal does not undo the others. Refusals name the appointment by
+        number, with the service's own pt-BR reason (never the patient).
+        """
+        feitos, recusados = 0, []
+        for agendamento in queryset.order_by("pk"):
+            try:
+                resultado = servico(agendamento)
+            except services.TransicaoInvalida as erro:
+                recusados.append((agendamento.pk, erro.mensagem))
+            except ValidationError as erro:
+                recusados.append((agendamento.pk, " ".join(erro.messages)))
+            else:
+                if resultado is None:  # executar_finalizacao: nothing to close
+                    recusados.append(
+                        (
+                            agendamento.pk,
+                            _g(
+                                "não está em aberto, ainda não terminou ou foi reaberto "
+                                "(feche-o com o atendimento)."
+                            ),
                         )
-                    services.agendamento_validar_horario(
-                        agendamento,
-                        now=timezone.now(),
-                        permitir_retroativo=retroativo,
-                        inicio_mudou=self.instance.pk is None or "data_hora" in self.changed_data,
                     )
-                except ValidationError as erro:
-                    self.add_error(None, erro)
-                return dados
+                else:
+                    feitos += 1
+        if feitos or not recusados:
+            self.message_user(
+                request,
+                ngettext(*feito, feitos) % feitos,
+                messages.SUCCESS,
+            )
+        for pk, motivo in recusados:
+            self.message_user(
+                request,
+                _g("Agendamento nº %(id)s não foi alterado: %(motivo)s")
+                % {"id": pk, "motivo": motivo},
+                messages.ERROR,
+            )
 
-        return FormularioAgendamento
+    confirmar = _acao_de_servico(
+        "agendamento_confirmar",
+        descricao=_("Confirmar os selecionados"),
+        permissao="confirmar",
+        feito=("%d agendamento confirmado.", "%d agendamentos confirmados."),
+    )
+    marcar_falta = _acao_de_servico(
+        "agendamento_marcar_falta",
+        descricao=_("Marcar falta nos selecionados"),
+        permissao="marcar_falta",
+        feito=("%d agendamento marcado como falta.", "%d agendamentos marcados como falta."),
+    )
+    finalizar_vencidos = _acao_de_servico(
+        "executar_finalizacao",
+        descricao=_("Finalizar agora os selecionados que já terminaram"),
+        permissao="finalizar",
+        feito=("%d agendamento finalizado.", "%d agendamentos finalizados."),
+    )
+    reabrir = _acao_de_servico(
+        "agendamento_reabrir",
+        descricao=_("Desfazer o fechamento automático dos selecionados"),
+        permissao="reabrir",
+        feito=("%d agendamento reaberto.", "%d agendamentos reabertos."),
+    )
 
-    def save_model(self, request, obj, form, change):
-        if change:
-            # Through the service, and only what the form changed: a full save
-            # would write back the status the form loaded, reopening an
-            # appointment the worker closed in the meantime.
-            if form.changed_data:
-                try:
-                    services.agendamento_reagendar(
-                        obj,
-                        usuario=request.user,
-                        now=timezone.now(),
-                        permitir_retroativo=request.user.has_perm("clinic.agendar_retroativo"),
-                        **{campo: getattr(obj, campo) for campo in form.changed_data},
-                    )
-                except services.TransicaoInvalida as erro:  # closed while the form was open
-                    self.message_user(request, erro.mensagem, messages.ERROR)
-            return
-        # New bookings go through the service, which writes the history.
-        novo = services.agendamento_criar(
-            paciente=obj.paciente,
-            dentista=obj.dentista,
-            data_hora=obj.data_hora,
-            duracao_minutos=obj.duracao_minutos,
-            observacoes=obj.observacoes,
-            usuario=request.user,
-            permitir_retroativo=request.user.has_perm("clinic.agendar_retroativo"),
-        )
-        obj.pk = novo.pk
-        obj._state = novo._state
-
-    @admin.action(description=_("Finalizar agora os selecionados que já terminaram"))
-    def finalizar_vencidos(self, request, queryset):
-        now = timezone.now()
-        fechados = sum(
-            1
-            for ag in queryset
-            if services.executar_finalizacao(ag, now=now, usuario=request.user) is not None
-        )
-        self.message_user(
+    @admin.action(
+        description=_("Cancelar os selecionados (pede o motivo)"), permissions=["cancelar"]
+    )
+    def cancelar(self, request, queryset):
+        """First an intermediate page asks the reason; its POST (``post``) cancels."""
+        formulario = MotivoCancelamentoForm(request.POST if "post" in request.POST else None)
+        if formulario.is_valid():
+            now = timezone.now()
+            motivo = formulario.cleaned_data["motivo"]
+            self._aplicar(
+                request,
+                queryset,
+                lambda ag: services.agendamento_cancelar(
+                    ag, usuario=request.user, now=now, motivo=motivo
+                ),
+                feito=("%d agendamento cancelado.", "%d agendamentos cancelados."),
+            )
+            return None
+        request.current_app = self.admin_site.name
+        return TemplateResponse(
             request,
-            ngettext("%d agendamento finalizado.", "%d agendamentos finalizados.", fechados)
-            % fechados,
-            messages.SUCCESS,
+            "admin/clinic/agendamento/cancelar_selecionados.html",
+            {
+                **self.admin_site.each_context(request),
+                "title": _("Cancelar agendamentos"),
+                "opts": self.model._meta,
+                "queryset": queryset.order_by("data_hora", "pk"),
+                "form": formulario,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+                "media": self.media,
+            },
+        )
+
+
+class MotivoCancelamentoForm(forms.Form):
+    motivo = forms.CharField(
+        label=_("Motivo do cancelamento"), widget=forms.Textarea(attrs={"rows": 3, "cols": 60})
+    )
+
+
+class EscolhaAgendamento(forms.ModelChoiceField):
+    """An appointment named by number, start, patient and dentist (the user may see them all)."""
+
+    def label_from_instance(self, obj):
+        return _g("nº %(id)s — %(inicio)s — %(paciente)s, com %(dentista)s") % {
+            "id": obj.pk,
+            "inicio": timezone.localtime(obj.data_hora).strftime("%d/%m/%Y %H:%M"),
+            "paciente": obj.paciente,
+            "dentista": obj.dentista,
+        }
+
+
+class AtendimentoFinalizarForm(FormularioPorServico):
+    """Add = close the chosen appointment with this record (``agendamento_finalizar``).
+
+    A plain select, not a raw-id lookup: it lists only the user's visible,
+    open, started appointments (``agendamentos_finalizaveis``), so another
+    dentist's or a cancelled appointment is "not one of the choices".
+    """
+
+    agendamento = EscolhaAgendamento(queryset=Agendamento.objects.none(), label=_("agendamento"))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["agendamento"].queryset = agendamentos_finalizaveis(
+            self.usuario, now=timezone.now()
+        )
+
+    def salvar(self):
+        dados = self.cleaned_data
+        return services.agendamento_finalizar(
+            dados["agendamento"],
+            usuario=self.usuario,
+            now=timezone.now(),
+            diagnostico=dados.get("diagnostico", ""),
+            tratamento_realizado=dados.get("tratamento_realizado", ""),
+        )
+
+
+class AtendimentoAlterarForm(FormularioPorServico):
+    """Change = ``atendimento_atualizar``: an automatic record edited is marked reviewed."""
+
+    def salvar(self):
+        dados = self.cleaned_data
+        return services.atendimento_atualizar(
+            self.instance,
+            usuario=self.usuario,
+            now=timezone.now(),
+            diagnostico=dados.get("diagnostico"),
+            tratamento_realizado=dados.get("tratamento_realizado"),
         )
 
 
 @admin.register(Atendimento)
-class AtendimentoAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
+class AtendimentoAdmin(
+    VisivelPorPapelMixin, SalvoPeloServicoMixin, RegrasDaApiMixin, admin.ModelAdmin
+):
     visiveis = staticmethod(atendimentos_visiveis)
+    regras = AtendimentoViewSet.papeis
 
-    list_display = ("id", "agendamento", "origem", "created_at")
+    list_display = ("id", "agendamento", "origem", "revisado_em", "created_at")
     list_filter = ("origem",)
-    readonly_fields = ("origem", "created_at", "updated_at")
-    raw_id_fields = ("agendamento",)
+    list_select_related = ("agendamento",)
+
+    def get_fields(self, request, obj=None):
+        if obj is None:
+            return ("agendamento", "diagnostico", "tratamento_realizado")
+        return CAMPOS_ATENDIMENTO
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ()
+        # The appointment of a record never changes: moving a record is
+        # closing another appointment, which only agendamento_finalizar does.
+        return ("agendamento", "origem", "revisado_em", "revisado_por", "created_at", "updated_at")
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        kwargs["form"] = AtendimentoAlterarForm if obj is not None else AtendimentoFinalizarForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def has_delete_permission(self, request, obj=None):
+        # The API deletes no record; only agendamento_reabrir removes an automatic one.
+        return False
 
 
 @admin.register(HistoricoStatus)
-class HistoricoStatusAdmin(VisivelPorPapelMixin, admin.ModelAdmin):
+class HistoricoStatusAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
+    regras = {"list": AgendamentoViewSet.papeis["historico"]}
+
     @staticmethod
     def visiveis(usuario):
         return HistoricoStatus.objects.filter(agendamento__in=agendamentos_visiveis(usuario))

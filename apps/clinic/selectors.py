@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from .models import Agendamento, Atendimento
+from .models import Agendamento, Atendimento, Paciente
 
 # Statuses that hold the dentist's time (the double-booking rule).
 STATUS_OCUPAM_HORARIO = ("agendado", "confirmado", "concluido")
@@ -121,3 +121,37 @@ def agendamentos_visiveis(usuario) -> QuerySet[Agendamento]:
         case "dentista":
             return qs.filter(dentista__usuario=usuario)
     return qs.none()
+
+
+def agendamentos_finalizaveis(usuario, *, now: datetime) -> QuerySet[Agendamento]:
+    """Appointments ``usuario`` may close now with a visit record: visible, open, started.
+
+    ``now`` is an aware datetime. The same rule ``services.agendamento_finalizar``
+    enforces (open, ``data_hora <= now``), on the rows ``agendamentos_visiveis``
+    gives ``usuario``; the admin's "add visit record" form offers only these.
+    Patient and dentist are joined (the form's labels name them).
+    """
+    return (
+        agendamentos_visiveis(usuario)
+        .filter(active=True, data_hora__lte=now)
+        .select_related("paciente", "dentista")
+        .order_by("data_hora", "id")
+    )
+
+
+def pacientes_visiveis(usuario) -> QuerySet[Paciente]:
+    """Patients ``usuario`` may see: all for gestor and recepcao, a dentist's own patients.
+
+    A dentist's patients are those with at least one appointment of theirs
+    (the rule of ``PacienteViewSet.get_queryset``); no role, no patient.
+    May repeat a patient once per appointment: filter with ``pk__in`` or
+    call ``.distinct()``.
+    """
+    from .permissions import papel
+
+    match papel(usuario):
+        case "gestor" | "recepcao":
+            return Paciente.objects.all()
+        case "dentista":
+            return Paciente.objects.filter(agendamentos__dentista__usuario=usuario)
+    return Paciente.objects.none()

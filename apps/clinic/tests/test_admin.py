@@ -1,10 +1,13 @@
-"""Admin rules that protect the status written by the services."""
+"""Admin rules that protect the status written by the services (unit level).
+
+The role-by-role tests that drive the admin's pages are in ``tests/admin/``.
+"""
 
 from datetime import datetime, timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from django.contrib import admin
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
@@ -19,6 +22,14 @@ from .factories import AgendamentoFactory
 
 pytestmark = pytest.mark.django_db
 
+AGORA = datetime(2026, 12, 2, 23, 50, tzinfo=ZoneInfo("America/Sao_Paulo"))
+
+
+@pytest.fixture(autouse=True)
+def relogio():
+    with time_machine.travel(AGORA, tick=False):
+        yield
+
 
 @pytest.fixture
 def pedido():
@@ -28,34 +39,29 @@ def pedido():
 
 
 def test_an_admin_edit_does_not_reopen_an_appointment_closed_meanwhile(pedido):
-    ag = AgendamentoFactory(data_hora=timezone.now() - timedelta(hours=3))
+    ag = AgendamentoFactory(data_hora=AGORA - timedelta(hours=3))
     carregado_no_formulario = Agendamento.objects.get(pk=ag.pk)  # open, as the form saw it
-    services.executar_finalizacao(ag, now=timezone.now())  # the worker closes it meanwhile
+    services.executar_finalizacao(ag, now=AGORA)  # the worker closes it meanwhile
 
-    carregado_no_formulario.observacoes = "paciente pediu recibo"
-    modelo = AgendamentoAdmin(Agendamento, admin.site)
-    avisos = []
-    modelo.message_user = lambda request, mensagem, nivel: avisos.append(mensagem)
-    modelo.save_model(
-        pedido, carregado_no_formulario, SimpleNamespace(changed_data=["observacoes"]), change=True
+    formulario = _formulario(
+        pedido, carregado_no_formulario, data_hora=ag.data_hora, observacoes="pediu recibo"
     )
 
+    assert not formulario.is_valid()
+    assert "Só é possível alterar um agendamento em aberto" in str(formulario.errors)
     ag.refresh_from_db()
-    assert (ag.status, ag.active) == ("concluido", False)
-    assert avisos and "Só é possível alterar um agendamento em aberto" in avisos[0]
+    assert (ag.status, ag.active, ag.observacoes) == ("concluido", False, "")
 
 
 def test_a_closed_appointment_is_read_only_in_the_admin(pedido):
-    ag = AgendamentoFactory(
-        data_hora=timezone.now() - timedelta(days=1), status="faltou", active=False
-    )
+    ag = AgendamentoFactory(data_hora=AGORA - timedelta(days=1), status="faltou", active=False)
     modelo = AgendamentoAdmin(Agendamento, admin.site)
     assert "data_hora" in modelo.get_readonly_fields(pedido, ag)
     assert "data_hora" not in modelo.get_readonly_fields(pedido, AgendamentoFactory())
 
 
 def test_closing_from_the_admin_records_the_user_as_the_actor(pedido):
-    ag = AgendamentoFactory(data_hora=timezone.now() - timedelta(hours=3))
+    ag = AgendamentoFactory(data_hora=AGORA - timedelta(hours=3))
     modelo = AgendamentoAdmin(Agendamento, admin.site)
     modelo.message_user = lambda *args, **kwargs: None
     modelo.finalizar_vencidos(pedido, Agendamento.objects.filter(pk=ag.pk))
@@ -84,11 +90,11 @@ def test_a_staff_dentist_sees_only_their_own_records_in_the_admin():
     usuario = get_user_model().objects.create_user("dra.staff", is_staff=True)
     usuario.groups.add(Group.objects.get(name="dentista"))
     meu = AgendamentoFactory(
-        dentista=DentistaFactory(usuario=usuario), data_hora=timezone.now() - timedelta(hours=3)
+        dentista=DentistaFactory(usuario=usuario), data_hora=AGORA - timedelta(hours=3)
     )
-    alheio = AgendamentoFactory(data_hora=timezone.now() - timedelta(hours=3))
+    alheio = AgendamentoFactory(data_hora=AGORA - timedelta(hours=3))
     for ag in (meu, alheio):
-        services.executar_finalizacao(ag, now=timezone.now())
+        services.executar_finalizacao(ag, now=AGORA)
     request = RequestFactory().get("/admin/")
     request.user = usuario
     visiveis = AtendimentoAdmin(Atendimento, admin.site).get_queryset(request)
