@@ -197,6 +197,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"StatusAgendamentoEnum": "apps.clinic.models.Agendamento.Status"},
 }
+# --- Browsable API ----------------------------------------------------------------
+# JSON only, unless API_NAVEGAVEL (default: DEBUG) turns on DRF's HTML pages,
+# reduced to the JSON answer without any form (apps/clinic/api/renderers.py):
+# the stock forms list rows the user may not see. Staff use Swagger UI.
+# https://www.django-rest-framework.org/api-guide/settings/#default_renderer_classes
+API_NAVEGAVEL = env.bool("API_NAVEGAVEL", default=DEBUG)
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"] + (
+    ["apps.clinic.api.renderers.NavegavelSemFormularios"] if API_NAVEGAVEL else []
+)
+# --- end Browsable API -----------------------------------------------------------
 
 # --- Closing policy -------------------------------------------------------------
 # An appointment is due for closing when start + duration + this grace period
