@@ -63,6 +63,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from gunicorn, no separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Cache-Control: no-store on every dynamic answer (patients' data must not
+    # stay in browser or proxy caches). After WhiteNoise, so static files keep
+    # their long-lived cache headers.
+    "core.middleware.SemCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
