@@ -107,6 +107,38 @@ TEMPLATES = [
     },
 ]
 
+# --- HTTPS (production) ----------------------------------------------------------
+# All off by default, so `make run` serves plain http://127.0.0.1:8000; the
+# production values are in deploy/producao.env.example and make
+# `manage.py check --deploy --fail-level WARNING` clean.
+# https://docs.djangoproject.com/en/5.2/ref/middleware/#http-strict-transport-security
+# Redirect http:// to https:// (W008).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-ssl-redirect
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Health probes of a load balancer often speak plain HTTP to the backend: not
+# redirected. Patterns match the path without its leading slash.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-redirect-exempt
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^health/"]
+# Browsers refuse plain HTTP to this host for this many seconds (W004).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-hsts-seconds
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+# ... and to its subdomains (W005).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+# Adds "preload" to the header (W021). It only consents: a browser's list changes
+# when the registered domain's owner submits it at https://hstspreload.org/.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Session and CSRF cookies only over HTTPS (W012, W016).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#session-cookie-secure
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# Behind a proxy that terminates TLS, a request is HTTPS when the proxy says
+# so in X-Forwarded-Proto. Set only when the proxy always sets (or strips) that
+# header, or a client could claim HTTPS; without it SECURE_SSL_REDIRECT loops.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# --- end HTTPS -------------------------------------------------------------------
+
 # --- Database -----------------------------------------------------------------
 DATABASES = {
     "default": env.db_url("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'db.sqlite3'}"),
