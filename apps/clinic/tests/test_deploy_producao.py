@@ -121,3 +121,18 @@ def test_the_production_environment_redirects_to_https_and_trusts_the_proxy(ambi
 def test_without_the_proxy_ssl_header_line_https_requests_redirect_forever(ambiente):
     del ambiente["SECURE_PROXY_SSL_HEADER"]
     assert _sondar(ambiente)["https_api"][0] == 301
+
+
+def test_a_shell_reads_the_file_as_the_test_does():
+    # README sources it with `set -a; . file`: no value may need quotes.
+    lido = subprocess.run(
+        ["bash", "-c", f'set -a; . "{ARQUIVO}"; set +a; env -0'],
+        env={},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    ambiente = dict(par.split("=", 1) for par in lido.stdout.split("\0") if par)
+    variaveis = _variaveis_do_arquivo()
+    assert {nome: ambiente.get(nome) for nome in variaveis} == variaveis
