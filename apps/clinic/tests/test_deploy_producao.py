@@ -42,6 +42,7 @@ print("SONDA", json.dumps({
     "https_api": [https_api.status_code, https_api.get("Strict-Transport-Security")],
     "https_navegavel": c.get("/api/pacientes/?format=api", **https).status_code,
     "http_healthz": c.get("/healthz").status_code,
+    "http_health": c.get("/health/pronto").status_code,
     "login": login.status_code,
     "csrf_cookie_secure": bool(csrf and csrf["secure"]),
 }))
@@ -111,6 +112,7 @@ def test_the_production_environment_redirects_to_https_and_trusts_the_proxy(ambi
     # Plain HTTP is sent to HTTPS; the health probe is not.
     assert sonda["http_api"] == [301, f"https://{host}/api/pacientes/"]
     assert sonda["http_healthz"] == 200
+    assert sonda["http_health"] != 301  # future /health/... probes too
     # Through the proxy (X-Forwarded-Proto: https) the API answers, with HSTS.
     assert sonda["https_api"] == [401, "max-age=31536000; includeSubDomains; preload"]
     assert (sonda["login"], sonda["csrf_cookie_secure"]) == (200, True)
