@@ -13,12 +13,14 @@ import pytest
 import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
+from django.urls import resolve
 from rest_framework.renderers import JSONRenderer
 from rest_framework.test import APIClient
 from rest_framework.views import APIView
 
 from apps.clinic import services
 from apps.clinic.api.renderers import NavegavelSemFormularios
+from apps.clinic.api.urls import router
 
 from .factories import AgendamentoFactory, DentistaFactory, PacienteFactory
 
@@ -162,3 +164,17 @@ def test_the_patient_list_page_does_show_the_patients_the_user_may_see(clinica, 
     ).content.decode()
     assert all(nome in html for nome in PACIENTES_A)
     assert not any(nome in html for nome in PACIENTES_B)
+
+
+def test_the_pages_visited_cover_every_get_route_of_the_router(clinica):
+    # A viewset or GET action added later must be added to _urls too.
+    esperadas = {"api-root", "relatorio"}
+    for _prefixo, viewset, basename in router.registry:
+        esperadas |= {f"{basename}-list", f"{basename}-detail"}
+        esperadas |= {
+            f"{basename}-{acao.url_name}"
+            for acao in viewset.get_extra_actions()
+            if "get" in acao.mapping
+        }
+    visitadas = {resolve(url).url_name for url, _params in _urls(clinica)}
+    assert esperadas <= visitadas, esperadas - visitadas
