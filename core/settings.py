@@ -63,6 +63,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     # Serves the admin's static files from gunicorn, no separate web server.
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Cache-Control: no-store on every dynamic answer (patients' data must not
+    # stay in browser or proxy caches). After WhiteNoise, so static files keep
+    # their long-lived cache headers.
+    "core.middleware.SemCacheMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -102,6 +106,38 @@ TEMPLATES = [
         },
     },
 ]
+
+# --- HTTPS (production) ----------------------------------------------------------
+# All off by default, so `make run` serves plain http://127.0.0.1:8000; the
+# production values are in deploy/producao.env.example and make
+# `manage.py check --deploy --fail-level WARNING` clean.
+# https://docs.djangoproject.com/en/5.2/ref/middleware/#http-strict-transport-security
+# Redirect http:// to https:// (W008).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-ssl-redirect
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+# Health probes of a load balancer often speak plain HTTP to the backend: not
+# redirected. Patterns match the path without its leading slash.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-redirect-exempt
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^health/"]
+# Browsers refuse plain HTTP to this host for this many seconds (W004).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-hsts-seconds
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+# ... and to its subdomains (W005).
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=False)
+# Adds "preload" to the header (W021). It only consents: a browser's list changes
+# when the registered domain's owner submits it at https://hstspreload.org/.
+SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
+# Session and CSRF cookies only over HTTPS (W012, W016).
+# https://docs.djangoproject.com/en/5.2/ref/settings/#session-cookie-secure
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# Behind a proxy that terminates TLS, a request is HTTPS when the proxy says
+# so in X-Forwarded-Proto. Set only when the proxy always sets (or strips) that
+# header, or a client could claim HTTPS; without it SECURE_SSL_REDIRECT loops.
+# https://docs.djangoproject.com/en/5.2/ref/settings/#secure-proxy-ssl-header
+if env.bool("SECURE_PROXY_SSL_HEADER", default=False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# --- end HTTPS -------------------------------------------------------------------
 
 # --- Database -----------------------------------------------------------------
 DATABASES = {
@@ -197,6 +233,16 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     "ENUM_NAME_OVERRIDES": {"StatusAgendamentoEnum": "apps.clinic.models.Agendamento.Status"},
 }
+# --- Browsable API ----------------------------------------------------------------
+# JSON only, unless API_NAVEGAVEL (default: DEBUG) turns on DRF's HTML pages,
+# reduced to the JSON answer without any form (apps/clinic/api/renderers.py):
+# the stock forms list rows the user may not see. Staff use Swagger UI.
+# https://www.django-rest-framework.org/api-guide/settings/#default_renderer_classes
+API_NAVEGAVEL = env.bool("API_NAVEGAVEL", default=DEBUG)
+REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRenderer"] + (
+    ["apps.clinic.api.renderers.NavegavelSemFormularios"] if API_NAVEGAVEL else []
+)
+# --- end Browsable API -----------------------------------------------------------
 
 # --- Closing policy -------------------------------------------------------------
 # An appointment is due for closing when start + duration + this grace period

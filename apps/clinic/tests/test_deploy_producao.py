@@ -1,0 +1,140 @@
+"""The documented production environment (deploy/producao.env.example) is HTTPS-hard.
+
+Each test runs a real ``manage.py`` subprocess with exactly the variables of
+that file, a freshly generated SECRET_KEY, the test session's database and a
+temporary NEXKODONTO_VAR_DIR (the file's /var/lib/... is not writable here).
+"""
+
+import json
+import secrets
+import subprocess
+import sys
+
+import pytest
+
+from .support import BASE_DIR, database_url_for_tests
+
+ARQUIVO = BASE_DIR / "deploy" / "producao.env.example"
+
+# Each hardening line of the file and the deploy check that fires without it.
+LINHAS_VERIFICADAS = {
+    "SECURE_SSL_REDIRECT": "security.W008",
+    "SECURE_HSTS_SECONDS": "security.W004",
+    "SECURE_HSTS_INCLUDE_SUBDOMAINS": "security.W005",
+    "SECURE_HSTS_PRELOAD": "security.W021",
+    "SESSION_COOKIE_SECURE": "security.W012",
+    "CSRF_COOKIE_SECURE": "security.W016",
+}
+
+# Requests through the whole middleware stack, as the proxy would pass them.
+SONDA = """
+import json
+from django.conf import settings
+from django.test import Client
+c = Client(HTTP_HOST=settings.ALLOWED_HOSTS[0])
+https = {"HTTP_X_FORWARDED_PROTO": "https"}
+http_api = c.get("/api/pacientes/")
+https_api = c.get("/api/pacientes/", **https)
+login = c.get("/api/auth/login/", **https)
+csrf = login.cookies.get("csrftoken")
+print("SONDA", json.dumps({
+    "http_api": [http_api.status_code, http_api.get("Location")],
+    "https_api": [https_api.status_code, https_api.get("Strict-Transport-Security")],
+    "https_navegavel": c.get("/api/pacientes/?format=api", **https).status_code,
+    "http_healthz": c.get("/healthz").status_code,
+    "http_health": c.get("/health/pronto").status_code,
+    "login": login.status_code,
+    "csrf_cookie_secure": bool(csrf and csrf["secure"]),
+}))
+"""
+
+
+def _variaveis_do_arquivo() -> dict[str, str]:
+    """``VARIABLE=value`` lines of the file (systemd EnvironmentFile / .env format)."""
+    variaveis = {}
+    for linha in ARQUIVO.read_text().splitlines():
+        linha = linha.strip()
+        if linha and not linha.startswith("#"):
+            nome, _, valor = linha.partition("=")
+            variaveis[nome] = valor
+    return variaveis
+
+
+@pytest.fixture
+def ambiente(django_db_setup, tmp_path):
+    """The file's environment, secrets and paths substituted; nothing else inherited."""
+    variaveis = _variaveis_do_arquivo()
+    assert variaveis["SECRET_KEY"] and variaveis["DATABASE_URL"]  # the file names them
+    variaveis.update(
+        SECRET_KEY=secrets.token_urlsafe(50),
+        DATABASE_URL=database_url_for_tests(),
+        NEXKODONTO_VAR_DIR=str(tmp_path / "var"),
+    )
+    return variaveis
+
+
+def _manage(env: dict, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "manage.py", *args],
+        cwd=BASE_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+def _sondar(env: dict) -> dict:
+    """Run SONDA in ``manage.py shell`` with ``env``; its results by name."""
+    feito = _manage(env, "shell", "--no-imports", "-c", SONDA)
+    assert feito.returncode == 0, feito.stderr
+    linha = next(x for x in feito.stdout.splitlines() if x.startswith("SONDA "))
+    return json.loads(linha.removeprefix("SONDA "))
+
+
+def test_check_deploy_is_clean_with_the_documented_production_environment(ambiente):
+    feito = _manage(ambiente, "check", "--deploy", "--fail-level", "WARNING")
+    assert feito.returncode == 0, feito.stdout + feito.stderr
+    assert "no issues" in feito.stdout
+
+
+@pytest.mark.parametrize(("variavel", "aviso"), sorted(LINHAS_VERIFICADAS.items()))
+def test_check_deploy_fails_without_each_hardening_line(ambiente, variavel, aviso):
+    del ambiente[variavel]
+    feito = _manage(ambiente, "check", "--deploy", "--fail-level", "WARNING")
+    assert feito.returncode != 0
+    assert aviso in feito.stderr
+
+
+def test_the_production_environment_redirects_to_https_and_trusts_the_proxy(ambiente):
+    sonda = _sondar(ambiente)
+    host = ambiente["ALLOWED_HOSTS"].split(",")[0]
+    # Plain HTTP is sent to HTTPS; the health probe is not.
+    assert sonda["http_api"] == [301, f"https://{host}/api/pacientes/"]
+    assert sonda["http_healthz"] == 200
+    assert sonda["http_health"] != 301  # future /health/... probes too
+    # Through the proxy (X-Forwarded-Proto: https) the API answers, with HSTS.
+    assert sonda["https_api"] == [401, "max-age=31536000; includeSubDomains; preload"]
+    assert (sonda["login"], sonda["csrf_cookie_secure"]) == (200, True)
+    # JSON only: no browsable API in production.
+    assert sonda["https_navegavel"] == 404
+
+
+def test_without_the_proxy_ssl_header_line_https_requests_redirect_forever(ambiente):
+    del ambiente["SECURE_PROXY_SSL_HEADER"]
+    assert _sondar(ambiente)["https_api"][0] == 301
+
+
+def test_a_shell_reads_the_file_as_the_test_does():
+    # README sources it with `set -a; . file`: no value may need quotes.
+    lido = subprocess.run(
+        ["bash", "-c", f'set -a; . "{ARQUIVO}"; set +a; env -0'],
+        env={},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=True,
+    )
+    ambiente = dict(par.split("=", 1) for par in lido.stdout.split("\0") if par)
+    variaveis = _variaveis_do_arquivo()
+    assert {nome: ambiente.get(nome) for nome in variaveis} == variaveis
