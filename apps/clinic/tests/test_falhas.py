@@ -29,10 +29,10 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
-from rest_framework.authtoken.models import Token
 
 from apps.clinic import services
 from apps.clinic.models import Agendamento, Atendimento, HistoricoStatus
+from apps.contas.tokens import token_criar
 
 from .factories import DentistaFactory, PacienteFactory
 from .support import BIN, Proc, process_env, wait_until
@@ -292,7 +292,7 @@ def test_2_with_redis_stopped_an_api_save_answers_in_2_s_and_the_sweep_closes_it
 ):
     usuario = get_user_model().objects.create_user("gestora-falhas")
     usuario.groups.add(Group.objects.get(name="gestor"))
-    token = Token.objects.create(user=usuario).key
+    token = token_criar(usuario)
     paciente = PacienteFactory(nome="Helena Reservada Costa")
     web, porta = processos.web(redis_proprio.url)
     redis_proprio.parar()
