@@ -2,8 +2,11 @@
 
 import logging
 import threading
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
+import time_machine
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import get_user_model
 from django.test import RequestFactory, override_settings
@@ -15,6 +18,14 @@ pytestmark = pytest.mark.django_db
 
 SENHA = "s3nha-l0nga"
 PROXY = "10.0.0.2"
+AGORA = datetime(2026, 12, 2, 23, 50, tzinfo=ZoneInfo("America/Sao_Paulo"))
+
+
+@pytest.fixture(autouse=True)
+def relogio_parado():
+    """Every try of a test falls in one window of the rate limit (it is a fixed window)."""
+    with time_machine.travel(AGORA, tick=False):
+        yield
 
 
 @pytest.fixture
