@@ -51,7 +51,15 @@ class EntrarView(LoginView):
     throttle_classes = [LimiteDeLogin]
     throttle_scope = "login"  # the schema documents the 429 of views that have one
 
-    @extend_schema(request=AuthTokenSerializer, responses={200: TokenCriado}, auth=[])
+    @extend_schema(
+        request=AuthTokenSerializer,
+        responses={200: TokenCriado},
+        auth=[],
+        description=(
+            "Entrar: devolve um token que expira após horas sem uso. Limite de tentativas "
+            "por endereço (429); senhas erradas repetidas bloqueiam o usuário nesse endereço."
+        ),
+    )
     def post(self, request, format=None):
         dados = AuthTokenSerializer(data=request.data, context={"request": request})
         dados.is_valid(raise_exception=True)
@@ -64,7 +72,11 @@ class SairView(APIView):
 
     authentication_classes = [TokenAuthentication, SessionAuthentication]
 
-    @extend_schema(request=None, responses={204: SEM_CORPO})
+    @extend_schema(
+        request=None,
+        responses={204: SEM_CORPO},
+        description="Sair: revoga o token usado nesta requisição (ou encerra a sessão).",
+    )
     def post(self, request, format=None):
         if isinstance(request.auth, AuthToken):
             request.auth.delete()
@@ -76,7 +88,11 @@ class SairView(APIView):
 class SairDeTodosView(LogoutAllView):
     """POST: revoke every token of the requesting user (all devices); 204."""
 
-    @extend_schema(request=None, responses={204: SEM_CORPO})
+    @extend_schema(
+        request=None,
+        responses={204: SEM_CORPO},
+        description="Sair de todos os dispositivos: revoga todos os tokens do usuário.",
+    )
     def post(self, request, format=None):
         return super().post(request, format=format)
 
@@ -89,6 +105,7 @@ class RevogarTokensView(APIView):
 
     @extend_schema(
         request=None,
+        description="Gestor: revoga todos os tokens de um usuário (ele precisa entrar de novo).",
         responses={
             200: inline_serializer(
                 "TokensRevogados", fields={"revogados": serializers.IntegerField()}

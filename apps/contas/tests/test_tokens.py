@@ -109,3 +109,11 @@ def test_other_roles_may_not_revoke_tokens(papel):
 def test_revoking_the_tokens_of_an_unknown_user_is_a_404():
     gestor = _com(token_criar(_usuario("ges", "gestor")))
     assert gestor.post("/api/auth/usuarios/999999/revogar-tokens/").status_code == 404
+
+
+def test_a_deactivated_user_s_tokens_are_refused_at_once():
+    usuario = _usuario("rec", "recepcao")
+    cliente = _com(token_criar(usuario))
+    usuario.is_active = False
+    usuario.save()
+    assert cliente.get("/api/pacientes/").status_code == 401
