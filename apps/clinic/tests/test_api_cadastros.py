@@ -28,19 +28,6 @@ def test_everything_requires_login():
     assert resposta.status_code == 401
 
 
-def test_a_token_obtained_with_the_password_authenticates():
-    gestor = get_user_model().objects.create_user("gestor1", password="s3nha-l0nga")
-    gestor.groups.add(Group.objects.get(name="gestor"))
-    token = (
-        APIClient()
-        .post("/api/auth/token/", {"username": "gestor1", "password": "s3nha-l0nga"}, format="json")
-        .data["token"]
-    )
-    cliente = APIClient()
-    cliente.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    assert cliente.get("/api/pacientes/").status_code == 200
-
-
 def test_a_patient_is_created_and_found_by_name_or_cpf(api):
     criado = api.post("/api/pacientes/", {"nome": "Ana Souza", "cpf": CPF_VALIDO}, format="json")
     assert criado.status_code == 201, criado.data
