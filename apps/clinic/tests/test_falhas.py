@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -36,6 +35,7 @@ from apps.contas.tokens import token_criar
 
 from .factories import DentistaFactory, PacienteFactory
 from .support import BIN, Proc, process_env, wait_until
+from .support import porta_livre as _porta_livre
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -48,12 +48,6 @@ pytestmark = [
 
 VARREDURA = "apps.clinic.tasks.verificar_e_finalizar_agendamentos_passados"
 UM = "apps.clinic.tasks.processar_agendamento_especifico"
-
-
-def _porta_livre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisProprio:

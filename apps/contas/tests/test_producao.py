@@ -13,7 +13,6 @@ from __future__ import annotations
 import http.client
 import http.server
 import json
-import socket
 import threading
 import uuid
 from concurrent.futures import ThreadPoolExecutor
@@ -22,19 +21,13 @@ from urllib.parse import quote
 import pytest
 from django.db import connection
 
-from apps.clinic.tests.support import BIN, Proc, manage, process_env, wait_until
+from apps.clinic.tests.support import BIN, Proc, manage, porta_livre, process_env, wait_until
 
 pytestmark = pytest.mark.celery_real
 
 SENHA = "s3nha-de-producao-1"
 # A fixed weekday morning years ahead: bookable whatever the real clock says.
 INICIO = "2031-03-11T09:00:00-03:00"
-
-
-def _porta_livre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _pedir(porta, metodo, caminho, corpo=None, *, token=None, origem="127.0.0.1", xff=None):
@@ -136,7 +129,7 @@ def site(redis_url, tmp_path_factory):
     try:
         manage("migrate", "--noinput", env=env, timeout=300)
         manage("createsuperuser", "--noinput", env=env)
-        porta = _porta_livre()
+        porta = porta_livre()
         web = Proc(
             "gunicorn",
             [str(BIN / "gunicorn"), "core.wsgi", "--bind", f"127.0.0.1:{porta}"]
