@@ -137,11 +137,12 @@ def gestor_token() -> str:
     """Create a ``gestor`` user and return its API token."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.models import Group
-    from rest_framework.authtoken.models import Token
+
+    from apps.contas.tokens import token_criar
 
     usuario = get_user_model().objects.create_user("gestor-bench")
     usuario.groups.add(Group.objects.get(name="gestor"))
-    return Token.objects.create(user=usuario).key
+    return token_criar(usuario)
 
 
 def caminhos(dados: dict) -> dict[str, list[str]]:

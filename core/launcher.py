@@ -127,7 +127,6 @@ class Stack:
 
     def prepare_database(self) -> None:
         self._manage("migrate", "--noinput", "-v", "1")
-        self._manage("createcachetable")
         self._manage("collectstatic", "--noinput", "-v", "0")
         if self.embedded_db and os.environ.get("NEXKODONTO_DEMO", "1") != "0":
             self._manage("demo")

@@ -6,6 +6,7 @@ embedded Redis that ``make run`` starts on a unix socket under ``var/``.
 See README.md, "Environment variables".
 """
 
+import re
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -51,12 +52,13 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_celery_beat",
     "rest_framework",
-    "rest_framework.authtoken",
+    "knox",
     "django_filters",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "axes",
     "apps.clinic",
+    "apps.contas",
 ]
 
 MIDDLEWARE = [
@@ -168,16 +170,6 @@ else:
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Shared by every web process (rate limits of the login): the database, so it
-# needs no other service. `manage.py createcachetable` creates the table
-# (`make run` does it; Django's test runner too).
-CACHES = {
-    "default": {
-        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-        "LOCATION": "nexkodonto_cache",
-    }
-}
-
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -203,7 +195,8 @@ STORAGES = {
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework.authentication.TokenAuthentication",
+        # Hashed tokens that expire after API_TOKEN_INATIVIDADE_HORAS without use (REST_KNOX).
+        "knox.auth.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     # Everything requires login; object-level rules live in the views.
@@ -217,9 +210,6 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_SCHEMA_CLASS": "apps.clinic.api.schema.EsquemaClinica",
     "EXCEPTION_HANDLER": "apps.clinic.api.exceptions.tratar_excecao",
-    # Login attempts: the token endpoint's own scope (the admin login is
-    # limited by django-axes, below).
-    "DEFAULT_THROTTLE_RATES": {"login": env.str("API_LOGIN_RATE", default="10/min")},
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "NEXKODONTO API",
@@ -343,6 +333,64 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # one dropped by the server (restart, pg_terminate_backend) is replaced.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_WORKER_SEND_TASK_EVENTS = False
+
+# --- Login, tokens and the client's address (apps.contas) ------------------------
+# Reverse proxies in front of gunicorn whose X-Forwarded-For is believed: 0
+# (the default) believes only REMOTE_ADDR; N believes the N-th address from
+# the right of X-Forwarded-For. Used by the login rate limit and django-axes
+# (apps.contas.rede.ip_do_cliente), and by DRF's own NUM_PROXIES.
+PROXIES_CONFIAVEIS = env.int("PROXIES_CONFIAVEIS", default=0)
+if PROXIES_CONFIAVEIS < 0:
+    raise ImproperlyConfigured("PROXIES_CONFIAVEIS must be 0 (no proxy) or more")
+REST_FRAMEWORK["NUM_PROXIES"] = PROXIES_CONFIAVEIS
+# https://django-axes.readthedocs.io/en/latest/4_configuration.html
+AXES_CLIENT_IP_CALLABLE = "apps.contas.rede.ip_do_cliente"
+
+# Token-login attempts per client address, a fixed window counted atomically
+# in the shared cache (django-ratelimit: cache.add + cache.incr).
+API_LOGIN_RATE = env.str("API_LOGIN_RATE", default="10/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|m|min|h|hour|d|day)", API_LOGIN_RATE):
+    raise ImproperlyConfigured(
+        f"API_LOGIN_RATE={API_LOGIN_RATE!r}: expected <number>/<s|min|hour|day>, e.g. 10/min"
+    )
+# A counter the cache could not read or bump lets the request through (the
+# throttle logs a warning); django-axes still locks out, in the database.
+RATELIMIT_FAIL_OPEN = True
+
+# API tokens (django-rest-knox): stored hashed, expire after this many hours
+# without use (each use pushes the expiry, at most once a minute), revoked by
+# logout. https://jazzband.github.io/django-rest-knox/settings/
+API_TOKEN_INATIVIDADE_HORAS = env.int("API_TOKEN_INATIVIDADE_HORAS", default=8)
+if API_TOKEN_INATIVIDADE_HORAS < 1:
+    raise ImproperlyConfigured("API_TOKEN_INATIVIDADE_HORAS must be 1 or more (hours)")
+REST_KNOX = {
+    "TOKEN_TTL": timedelta(hours=API_TOKEN_INATIVIDADE_HORAS),
+    "AUTO_REFRESH": True,
+    "MIN_REFRESH_INTERVAL": 60,
+    "AUTH_HEADER_PREFIX": "Token",
+}
+
+
+def _url_do_cache(url: str) -> str:
+    """REDIS_URL in the form redis-py's from_url takes (kombu's redis+socket:// is unix://)."""
+    if url.startswith("redis+socket://"):
+        return "unix://" + url.removeprefix("redis+socket://")
+    return url
+
+
+# The cache is Redis (the broker's server), not a database table: it needs
+# nothing from `migrate`, and its INCR is atomic across every web process.
+# Short timeouts: a Redis outage must not hang a login.
+# https://docs.djangoproject.com/en/5.2/topics/cache/#redis
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": _url_do_cache(REDIS_URL),
+        "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="nexkodonto"),
+        "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
+    }
+}
+# --- end of apps.contas settings ---------------------------------------------------
 
 # --- Logging ------------------------------------------------------------------
 # Patients' personal data never goes into log records: code logs ids only.

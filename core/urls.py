@@ -13,6 +13,8 @@ def healthz(request):
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    # Before api/: its /api/auth/logout/ (token or session) shadows DRF's session-only page.
+    path("api/auth/", include("apps.contas.urls")),
     path("api/", include("apps.clinic.api.urls")),
     path("healthz", healthz, name="healthz"),
 ]

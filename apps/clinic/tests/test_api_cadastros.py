@@ -28,19 +28,6 @@ def test_everything_requires_login():
     assert resposta.status_code == 401
 
 
-def test_a_token_obtained_with_the_password_authenticates():
-    gestor = get_user_model().objects.create_user("gestor1", password="s3nha-l0nga")
-    gestor.groups.add(Group.objects.get(name="gestor"))
-    token = (
-        APIClient()
-        .post("/api/auth/token/", {"username": "gestor1", "password": "s3nha-l0nga"}, format="json")
-        .data["token"]
-    )
-    cliente = APIClient()
-    cliente.credentials(HTTP_AUTHORIZATION=f"Token {token}")
-    assert cliente.get("/api/pacientes/").status_code == 200
-
-
 def test_a_patient_is_created_and_found_by_name_or_cpf(api):
     criado = api.post("/api/pacientes/", {"nome": "Ana Souza", "cpf": CPF_VALIDO}, format="json")
     assert criado.status_code == 201, criado.data
@@ -82,35 +69,3 @@ def test_the_openapi_schema_and_swagger_ui_are_served_to_logged_in_users(api):
     # Swagger UI's files come from the project (drf-spectacular-sidecar), not a CDN.
     assert b"cdn.jsdelivr" not in docs.content and b"/static/" in docs.content
     assert APIClient().get("/api/schema/").status_code == 401
-
-
-def test_repeated_failed_logins_lock_the_account_out_for_a_while():
-    get_user_model().objects.create_user("alvo", password="s3nha-l0nga")
-    cliente = APIClient()
-    for _ in range(5):
-        errado = cliente.post(
-            "/api/auth/token/", {"username": "alvo", "password": "errada"}, format="json"
-        )
-        assert errado.status_code == 400
-    # Even the right password is refused now (django-axes lockout).
-    certo = cliente.post(
-        "/api/auth/token/", {"username": "alvo", "password": "s3nha-l0nga"}, format="json"
-    )
-    assert certo.status_code in (400, 403, 429)
-    assert "token" not in (certo.data or {})
-
-
-def test_the_token_endpoint_is_rate_limited():
-    from django.core.cache import cache
-
-    cache.clear()  # the throttle's counters live in the cache
-    cliente = APIClient()
-    codigos = [
-        cliente.post(
-            "/api/auth/token/", {"username": f"u{i}", "password": "x"}, format="json"
-        ).status_code
-        for i in range(11)
-    ]
-    # API_LOGIN_RATE defaults to 10/min per client.
-    assert codigos == [400] * 10 + [429]
-    cache.clear()

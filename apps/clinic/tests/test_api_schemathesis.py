@@ -16,7 +16,6 @@ from django.db import close_old_connections
 from drf_spectacular.generators import SchemaGenerator
 from drf_spectacular.renderers import OpenApiJsonRenderer
 from hypothesis import HealthCheck, settings
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -25,6 +24,7 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
+from apps.contas.tokens import token_criar
 from core.wsgi import application
 
 from .factories import AgendamentoFactory, PacienteFactory
@@ -68,7 +68,7 @@ def token_gestor(db, sem_fechar_conexao):
     usuario.groups.add(Group.objects.get(name="gestor"))
     PacienteFactory()
     AgendamentoFactory()
-    return Token.objects.create(user=usuario).key
+    return token_criar(usuario)
 
 
 @schema.parametrize()

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -29,13 +28,14 @@ from django.db import connection, transaction
 from django.db.models import Count
 from django.utils import timezone
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
-from rest_framework.authtoken.models import Token
 
 from apps.clinic import services
 from apps.clinic.models import Agendamento, Atendimento, HistoricoStatus
+from apps.contas.tokens import token_criar
 
 from .factories import DentistaFactory, PacienteFactory
 from .support import BIN, Proc, process_env, wait_until
+from .support import porta_livre as _porta_livre
 
 pytestmark = [
     pytest.mark.django_db(transaction=True),
@@ -48,12 +48,6 @@ pytestmark = [
 
 VARREDURA = "apps.clinic.tasks.verificar_e_finalizar_agendamentos_passados"
 UM = "apps.clinic.tasks.processar_agendamento_especifico"
-
-
-def _porta_livre() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisProprio:
@@ -292,7 +286,7 @@ def test_2_with_redis_stopped_an_api_save_answers_in_2_s_and_the_sweep_closes_it
 ):
     usuario = get_user_model().objects.create_user("gestora-falhas")
     usuario.groups.add(Group.objects.get(name="gestor"))
-    token = Token.objects.create(user=usuario).key
+    token = token_criar(usuario)
     paciente = PacienteFactory(nome="Helena Reservada Costa")
     web, porta = processos.web(redis_proprio.url)
     redis_proprio.parar()

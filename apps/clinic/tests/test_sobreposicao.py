@@ -13,10 +13,10 @@ from django.contrib.auth.models import Group
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from apps.clinic import services
 from apps.clinic.models import Agendamento
+from apps.contas.tokens import token_criar
 
 from .factories import AgendamentoFactory, DentistaFactory, PacienteFactory
 
@@ -73,7 +73,7 @@ def test_a_race_lost_at_the_constraint_is_a_validation_error_not_a_500():
 def test_concurrent_requests_for_one_slot_book_it_exactly_once(live_server):
     usuario = get_user_model().objects.create_user("recepcao-corrida")
     usuario.groups.add(Group.objects.get(name="recepcao"))
-    token = Token.objects.create(user=usuario).key
+    token = token_criar(usuario)
     dentista = DentistaFactory()
     pacientes = [PacienteFactory().pk for _ in range(8)]
     inicio = (timezone.now() + timedelta(days=3)).replace(microsecond=0).isoformat()
