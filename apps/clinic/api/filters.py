@@ -7,9 +7,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 
-from apps.clinic.models import Agendamento
-
-ANO_MINIMO, ANO_MAXIMO = 1900, 2100
+from apps.clinic.models import ANO_MAXIMO, ANO_MINIMO, Agendamento
 
 
 def inicio_do_dia(dia) -> datetime:
