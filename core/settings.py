@@ -198,17 +198,9 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"StatusAgendamentoEnum": "apps.clinic.models.Agendamento.Status"},
 }
 
-# --- Input hardening (issue 9, items 6 and 7) ----------------------------------
-# DRF reads a JSON body as a stream, so Django's DATA_UPLOAD_MAX_MEMORY_SIZE
-# check never runs for it; this parser enforces it (413) and answers deep
-# nesting with a 400 instead of a RecursionError.
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "apps.clinic.api.parsers.JSONParserSeguro",
-    "rest_framework.parsers.FormParser",
-    "rest_framework.parsers.MultiPartParser",
-]
-# The project's own translations win over the packages' (DRF's pt-BR messages
-# corrected in locale/pt_BR/LC_MESSAGES/django.po).
+# --- Project translations (issue 9, item 7) -------------------------------------
+# The project's own catalog wins over the packages': it corrects DRF's pt-BR
+# messages (locale/pt_BR/LC_MESSAGES/django.po).
 LOCALE_PATHS = [BASE_DIR / "locale"]
 
 # --- Closing policy -------------------------------------------------------------

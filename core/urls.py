@@ -6,8 +6,7 @@ from django.http import JsonResponse
 from django.urls import include, path
 from django.views import defaults
 
-from apps.clinic.api.exceptions import resposta_requisicao_suspeita
-from apps.clinic.api.parsers import mensagem_corpo_grande_demais
+from apps.clinic.api.exceptions import mensagem_corpo_grande_demais, resposta_requisicao_suspeita
 
 
 def healthz(request):

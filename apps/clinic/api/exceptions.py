@@ -1,7 +1,9 @@
 """Maps the services' errors to HTTP answers with pt-BR messages."""
 
 import logging
+import traceback
 
+from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
@@ -15,14 +17,26 @@ from rest_framework.views import exception_handler
 
 from apps.clinic.services import TransicaoInvalida
 
-from .parsers import (
-    MENSAGEM_JSON_FUNDO,
-    MENSAGEM_JSON_INVALIDO,
-    CorpoGrandeDemais,
-    CorpoInvalido,
-)
-
 logger = logging.getLogger(__name__)
+
+MENSAGEM_JSON_INVALIDO = _("Corpo da requisição inválido: envie um JSON bem formado.")
+MENSAGEM_JSON_FUNDO = _("Corpo da requisição inválido: JSON aninhado demais.")
+
+
+def mensagem_corpo_grande_demais() -> str:
+    """pt-BR message naming the limit (``DATA_UPLOAD_MAX_MEMORY_SIZE``, in MiB: 2,5 by default)."""
+    mib = (settings.DATA_UPLOAD_MAX_MEMORY_SIZE or 0) / (1024 * 1024)
+    return _("Corpo da requisição grande demais: envie no máximo %(mb)s MB.") % {
+        "mb": f"{mib:.1f}".replace(".", ",")
+    }
+
+
+def _do_leitor_de_json(exc: RecursionError) -> bool:
+    """True when the recursion happened inside the ``json`` module (a deeply nested body)."""
+    return any(
+        quadro.f_code.co_filename.endswith(("json/decoder.py", "json/__init__.py"))
+        for quadro, _linha in traceback.walk_tb(exc.__traceback__)
+    )
 
 
 def resposta_requisicao_suspeita() -> dict[str, str]:
@@ -77,21 +91,24 @@ def tratar_excecao(exc, context):
         return Response(
             {"detail": "Não encontrado.", "code": "not_found"}, status=status.HTTP_404_NOT_FOUND
         )
-    elif isinstance(exc, ParseError | RecursionError):
-        # DRF's own parsers (views that set parser_classes, e.g. a login view)
-        # answer English text, and let a RecursionError through on deep nesting.
-        if isinstance(exc, CorpoInvalido):
-            mensagem = str(exc.detail)
-        elif isinstance(exc, RecursionError):
-            mensagem = MENSAGEM_JSON_FUNDO
-        else:
-            mensagem = MENSAGEM_JSON_INVALIDO
+    elif isinstance(exc, ParseError):
         return Response(
-            {"detail": mensagem, "code": "parse_error"}, status=status.HTTP_400_BAD_REQUEST
+            {"detail": MENSAGEM_JSON_INVALIDO, "code": "parse_error"},
+            status=status.HTTP_400_BAD_REQUEST,
         )
-    elif isinstance(exc, RequestDataTooBig | CorpoGrandeDemais):
+    elif isinstance(exc, RecursionError) and _do_leitor_de_json(exc):
+        # DRF's JSONParser turns only ValueError into a ParseError; 100,000
+        # nested "[" make json raise RecursionError, in any view (the token
+        # login included, whatever its parser_classes).
         return Response(
-            {"detail": str(CorpoGrandeDemais().detail), "code": CorpoGrandeDemais.default_code},
+            {"detail": MENSAGEM_JSON_FUNDO, "code": "parse_error"},
+            status=status.HTTP_400_BAD_REQUEST,
+        )
+    elif isinstance(exc, RequestDataTooBig):
+        # DRF reads JSON and form bodies through request.body, which enforces
+        # DATA_UPLOAD_MAX_MEMORY_SIZE; Django would answer its English HTML 400.
+        return Response(
+            {"detail": mensagem_corpo_grande_demais(), "code": "corpo_grande_demais"},
             status=status.HTTP_413_REQUEST_ENTITY_TOO_LARGE,
         )
     elif isinstance(exc, SuspiciousOperation):
