@@ -39,7 +39,6 @@ from .models import (
     DURACAO_MAXIMA_MINUTOS,
     DURACAO_MINIMA_MINUTOS,
     LIMITE_ID_EXTERNO,
-    LIMITE_MOTIVO_HISTORICO,
     LIMITE_NOME,
     Agendamento,
     Dentista,
@@ -78,8 +77,9 @@ LIMITE_REJEICOES_DETALHADAS = 1000
 # whole chunk's INSERT.
 # Both id columns are varchar(LIMITE_ID_EXTERNO) (models.Paciente/Agendamento.id_externo).
 TAMANHO_MAXIMO_ID = LIMITE_ID_EXTERNO
-# A patient is named "Paciente <PatientId>": within the model's limit for any valid id.
-assert len("Paciente ") + TAMANHO_MAXIMO_ID <= LIMITE_NOME
+# A patient is named "Paciente <PatientId>", within LIMITE_NOME for any valid id;
+# the history reason "Importado de <file name>" within LIMITE_MOTIVO_HISTORICO
+# for any file name (255 bytes at most on common file systems).
 # Serialises the chunk transactions of concurrent imports on PostgreSQL (see
 # _gravar_lote). Arbitrary constant: "NKIMPORT" in ASCII, as a signed bigint.
 CHAVE_TRAVA_IMPORTACAO = int.from_bytes(b"NKIMPORT", "big", signed=True)
@@ -230,8 +230,7 @@ def importar_noshow(
     resultado = ResultadoImportacao(arquivo=caminho.name)
     leitor = _LeitorNoShow(resultado, hora=hora, fuso=ZoneInfo(settings.TIME_ZONE), caminho=caminho)
     dentista_id = _dentista_garantir(dentista_nome.strip())
-    # A file name can be long (255 bytes on most file systems): cut to the model's limit.
-    motivo = f"Importado de {caminho.name}"[:LIMITE_MOTIVO_HISTORICO]
+    motivo = f"Importado de {caminho.name}"
 
     for lote, linhas_cobertas in leitor.lotes(tamanho_lote):
         if lote:
