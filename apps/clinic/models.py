@@ -21,7 +21,7 @@ from django.core.validators import (
 )
 from django.db import NotSupportedError, models
 from django.db.models import Q
-from django.db.models.lookups import IExact
+from django.db.models.lookups import IContains, IExact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from localflavor.br.validators import BRCPFValidator
@@ -99,7 +99,8 @@ class CPFField(models.CharField):
     """A CPF stored as its 11 digits, accepted with or without its mask wherever it comes in.
 
     ``full_clean`` and forms normalise ``111.444.777-35`` to ``11144477735``;
-    so do lookups (``exact``, ``iexact``: the API's and the admin's search).
+    so do lookups (``exact``; ``iexact`` and ``icontains``: the API's and the
+    admin's search).
     A value that is not a CPF gets ``CPFValidator``'s messages, never a
     length message.
     """
@@ -124,6 +125,13 @@ class CPFField(models.CharField):
 @CPFField.register_lookup
 class CPFIExact(IExact):
     """``cpf__iexact`` (the API's ``=cpf`` search) with the value normalised like ``exact``."""
+
+    prepare_rhs = True
+
+
+@CPFField.register_lookup
+class CPFIContains(IContains):
+    """``cpf__icontains`` (the admin's search): a whole masked CPF is normalised first."""
 
     prepare_rhs = True
 

@@ -287,3 +287,20 @@ def test_the_model_accepts_the_mask_in_full_clean_and_in_lookups():
     assert Paciente.objects.get().cpf == CPF
     assert Paciente.objects.filter(cpf=CPF_COM_MASCARA).exists()
     assert Paciente.objects.filter(cpf__iexact=CPF_COM_MASCARA).exists()
+
+
+def test_the_admin_takes_a_masked_cpf_and_finds_the_patient_by_it():
+    recepcionista = get_user_model().objects.create_user("recepcao-admin-cpf", is_staff=True)
+    recepcionista.groups.add(Group.objects.get(name="recepcao"))
+    PacienteFactory(nome="Bruno")
+    cliente = APIClient()
+    cliente.force_login(recepcionista)
+
+    resposta = cliente.post(
+        "/admin/clinic/paciente/add/", {"nome": "Ana", "cpf": CPF_COM_MASCARA, "telefone": ""}
+    )
+
+    assert resposta.status_code == 302, resposta.content.decode()[:2000]
+    assert Paciente.objects.get(nome="Ana").cpf == CPF
+    lista = cliente.get("/admin/clinic/paciente/", {"q": CPF_COM_MASCARA}).content.decode()
+    assert "1 resultado (" in lista and "Ana" in lista and "Bruno" not in lista
