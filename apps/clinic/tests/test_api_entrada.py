@@ -304,3 +304,12 @@ def test_the_admin_takes_a_masked_cpf_and_finds_the_patient_by_it():
     assert Paciente.objects.get(nome="Ana").cpf == CPF
     lista = cliente.get("/admin/clinic/paciente/", {"q": CPF_COM_MASCARA}).content.decode()
     assert "1 resultado (" in lista and "Ana" in lista and "Bruno" not in lista
+
+
+def test_a_dentist_cannot_be_deleted_through_the_api_at_all(gestor):
+    dentista = AgendamentoFactory(data_hora=AGORA.replace(day=10)).dentista
+
+    resposta = gestor.delete(f"/api/dentistas/{dentista.pk}/")
+
+    assert resposta.status_code == 405
+    assert resposta.json() == {"detail": 'Método "DELETE" não permitido.'}
