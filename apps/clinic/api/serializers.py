@@ -116,18 +116,17 @@ class EstritoSerializer(EstritoMixin, serializers.ModelSerializer):
 
 
 class PacienteSerializer(EstritoSerializer):
-    # Declared without the model's regex validator, whose pattern would end up
-    # in the OpenAPI schema; the check digits are validated in validate_cpf.
+    # Declared without the model's validator (a RegexValidator), whose pattern
+    # would end up in the OpenAPI schema; the CPF is checked in validate_cpf.
     cpf = CPFSerializerField(
         required=False,
         allow_null=True,
         allow_blank=True,
         help_text=_("11 dígitos, com ou sem a máscara 000.000.000-00; respondido sem a máscara."),
         validators=[
-            CPFValidator(),
             UniqueValidator(
                 queryset=Paciente.objects.all(), message=_("Já existe um paciente com este CPF.")
-            ),
+            )
         ],
     )
 
@@ -137,8 +136,10 @@ class PacienteSerializer(EstritoSerializer):
         return valor
 
     def validate_cpf(self, valor):
-        # blank means "not informed", stored as NULL (unique allows many)
-        return valor or None
+        if not valor:
+            return None  # blank means "not informed", stored as NULL (unique allows many)
+        CPFValidator()(valor)
+        return valor
 
     class Meta:
         model = Paciente

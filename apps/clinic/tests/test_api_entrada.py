@@ -313,3 +313,12 @@ def test_a_dentist_cannot_be_deleted_through_the_api_at_all(gestor):
 
     assert resposta.status_code == 405
     assert resposta.json() == {"detail": 'Método "DELETE" não permitido.'}
+
+
+def test_the_schema_lets_clients_send_the_cpf_with_or_without_its_mask():
+    from drf_spectacular.generators import SchemaGenerator
+
+    esquema = SchemaGenerator().get_schema(request=None, public=True)
+    cpf = esquema["components"]["schemas"]["Paciente"]["properties"]["cpf"]
+
+    assert "pattern" not in cpf and "maxLength" not in cpf
