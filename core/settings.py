@@ -198,10 +198,15 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {"StatusAgendamentoEnum": "apps.clinic.models.Agendamento.Status"},
 }
 
-# --- Project translations (issue 9, item 7) -------------------------------------
+# --- Input hardening and project translations (issue 9, items 6 and 7) ---------
 # The project's own catalog wins over the packages': it corrects DRF's pt-BR
 # messages (locale/pt_BR/LC_MESSAGES/django.po).
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# ?search= with a length limit (a 100,000-character term was a 500 on SQLite).
+REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = [
+    "apps.clinic.api.filters.BuscaLimitada" if b == "rest_framework.filters.SearchFilter" else b
+    for b in REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"]
+]
 
 # --- Closing policy -------------------------------------------------------------
 # An appointment is due for closing when start + duration + this grace period

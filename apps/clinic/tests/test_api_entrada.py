@@ -145,6 +145,14 @@ def test_an_unsupported_content_type_is_a_415_in_pt_br(recepcao):
     )
 
 
+def test_a_search_term_longer_than_any_name_is_a_400_not_a_database_error(recepcao):
+    resposta = recepcao.get("/api/pacientes/", {"search": "a" * 100_000})
+
+    assert resposta.status_code == 400
+    assert resposta.json() == {"search": ["Use no máximo 200 caracteres na busca."]}
+    assert recepcao.get("/api/pacientes/", {"search": "a" * 200}).status_code == 200
+
+
 # --- Ids must be whole numbers in JSON ------------------------------------------
 
 
