@@ -1,5 +1,6 @@
 """Hostile input gets JSON with pt-BR field messages, never a 500 or HTML (issue 9, items 6-7)."""
 
+import io
 import json
 import logging
 from datetime import datetime
@@ -134,6 +135,16 @@ def test_a_body_with_too_many_fields_is_a_json_400():
 
     assert resposta.status_code == 400
     assert resposta.json() == {"detail": "Requisição inválida.", "code": "requisicao_invalida"}
+
+
+def test_a_multipart_upload_is_refused_before_any_file_is_spooled(recepcao):
+    arquivo = io.BytesIO(b"a" * 3_000_000)
+    arquivo.name = "radiografia.bin"
+
+    resposta = recepcao.post("/api/pacientes/", {"nome": "Ana", "f": arquivo}, format="multipart")
+
+    assert resposta.status_code == 415
+    assert not Paciente.objects.exists()
 
 
 def test_an_unsupported_content_type_is_a_415_in_pt_br(recepcao):
