@@ -202,12 +202,10 @@ SPECTACULAR_SETTINGS = {
 # The project's own catalog wins over the packages': it corrects DRF's pt-BR
 # messages (locale/pt_BR/LC_MESSAGES/django.po).
 LOCALE_PATHS = [BASE_DIR / "locale"]
-# No uploads in this API: a multipart body would spool files of any size to
-# disk (DATA_UPLOAD_MAX_MEMORY_SIZE does not count files). JSON and forms only.
-REST_FRAMEWORK["DEFAULT_PARSER_CLASSES"] = [
-    "rest_framework.parsers.JSONParser",
-    "rest_framework.parsers.FormParser",
-]
+# The site stores no files: without upload handlers, a file in a multipart
+# body is read and dropped instead of spooled to disk at any size
+# (DATA_UPLOAD_MAX_MEMORY_SIZE does not count files).
+FILE_UPLOAD_HANDLERS: list[str] = []
 # ?search= with a length limit (a 100,000-character term was a 500 on SQLite).
 REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = [
     "apps.clinic.api.filters.BuscaLimitada" if b == "rest_framework.filters.SearchFilter" else b
