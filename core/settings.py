@@ -234,6 +234,20 @@ REST_FRAMEWORK["DEFAULT_RENDERER_CLASSES"] = ["rest_framework.renderers.JSONRend
 )
 # --- end Browsable API -----------------------------------------------------------
 
+# --- Input hardening and project translations (issue 9, items 6 and 7) ---------
+# The project's own catalog wins over the packages': it corrects DRF's pt-BR
+# messages (locale/pt_BR/LC_MESSAGES/django.po).
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# The site stores no files: without upload handlers, a file in a multipart
+# body is read and dropped instead of spooled to disk at any size
+# (DATA_UPLOAD_MAX_MEMORY_SIZE does not count files).
+FILE_UPLOAD_HANDLERS: list[str] = []
+# ?search= with a length limit (a 100,000-character term was a 500 on SQLite).
+REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"] = [
+    "apps.clinic.api.filters.BuscaLimitada" if b == "rest_framework.filters.SearchFilter" else b
+    for b in REST_FRAMEWORK["DEFAULT_FILTER_BACKENDS"]
+]
+
 # --- Closing policy -------------------------------------------------------------
 # An appointment is due for closing when start + duration + this grace period
 # (minutes) is before now.

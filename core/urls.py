@@ -1,9 +1,12 @@
 """URL configuration: the admin, the REST API under /api/, a health check."""
 
 from django.contrib import admin
+from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
 from django.urls import include, path
 from django.views import defaults
+
+from apps.clinic.api.exceptions import mensagem_corpo_grande_demais, resposta_requisicao_suspeita
 
 
 def healthz(request):
@@ -34,5 +37,19 @@ def erro_interno(request):
     return defaults.server_error(request)
 
 
+def requisicao_invalida(request, exception):
+    """400 that Django raises before any view (body over the upload limit, too many fields).
+
+    Under /api/: JSON, and 413 when the body exceeds ``DATA_UPLOAD_MAX_MEMORY_SIZE``.
+    """
+    if not request.path.startswith("/api/"):
+        return defaults.bad_request(request, exception)
+    if isinstance(exception, RequestDataTooBig):
+        corpo = {"detail": mensagem_corpo_grande_demais(), "code": "corpo_grande_demais"}
+        return JsonResponse(corpo, status=413)
+    return JsonResponse(resposta_requisicao_suspeita(), status=400)
+
+
+handler400 = requisicao_invalida
 handler404 = nao_encontrado
 handler500 = erro_interno

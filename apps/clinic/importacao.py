@@ -34,8 +34,12 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from .models import (
+    ANO_MAXIMO,
+    ANO_MINIMO,
     DURACAO_MAXIMA_MINUTOS,
     DURACAO_MINIMA_MINUTOS,
+    LIMITE_ID_EXTERNO,
+    LIMITE_NOME,
     Agendamento,
     Dentista,
     HistoricoStatus,
@@ -68,11 +72,14 @@ TAMANHO_LOTE_MAXIMO = 20_000
 # Rejections kept with their details; beyond this only the count grows, so a
 # file of garbage cannot exhaust memory.
 LIMITE_REJEICOES_DETALHADAS = 1000
-# Appointment dates outside this range are rejected: they would overflow when
-# converted to UTC near year 1 or 9999, and would fail the whole chunk's INSERT.
-ANO_MINIMO, ANO_MAXIMO = 1900, 2100
-# Both columns are varchar(64) (models.Paciente/Agendamento.id_externo).
-TAMANHO_MAXIMO_ID = 64
+# Appointment dates outside ANO_MINIMO–ANO_MAXIMO (models) are rejected: they
+# would overflow when converted to UTC near year 1 or 9999, and would fail the
+# whole chunk's INSERT.
+# Both id columns are varchar(LIMITE_ID_EXTERNO) (models.Paciente/Agendamento.id_externo).
+TAMANHO_MAXIMO_ID = LIMITE_ID_EXTERNO
+# A patient is named "Paciente <PatientId>", within LIMITE_NOME for any valid id;
+# the history reason "Importado de <file name>" within LIMITE_MOTIVO_HISTORICO
+# for any file name (255 bytes at most on common file systems).
 # Serialises the chunk transactions of concurrent imports on PostgreSQL (see
 # _gravar_lote). Arbitrary constant: "NKIMPORT" in ASCII, as a signed bigint.
 CHAVE_TRAVA_IMPORTACAO = int.from_bytes(b"NKIMPORT", "big", signed=True)
@@ -201,7 +208,8 @@ def importar_noshow(
     ``ao_avancar(n)`` is called after each chunk with the rows it covered.
 
     Raises ``ArquivoInvalido`` (pt-BR message) when the file cannot be read
-    or its header lacks a column, ``ValueError`` for arguments out of range.
+    or its header lacks a column, ``ValueError`` for arguments out of range
+    (``dentista_nome`` blank or over ``models.LIMITE_NOME`` characters).
     """
     if not DURACAO_MINIMA_MINUTOS <= duracao_minutos <= DURACAO_MAXIMA_MINUTOS:
         raise ValueError(
@@ -212,6 +220,8 @@ def importar_noshow(
         raise ValueError(f"tamanho_lote must be 1–{TAMANHO_LOTE_MAXIMO}, got {tamanho_lote}")
     if not dentista_nome.strip():
         raise ValueError("dentista_nome must not be blank")
+    if len(dentista_nome.strip()) > LIMITE_NOME:
+        raise ValueError(f"dentista_nome must have at most {LIMITE_NOME} characters")
     if now.tzinfo is None:
         raise ValueError("now must be an aware datetime")
 
@@ -331,7 +341,11 @@ class _LeitorNoShow:
         patient_id = valor["PatientId"]
         if not patient_id:
             problemas.append(("PatientId", "ausente"))
-        elif len(patient_id) > TAMANHO_MAXIMO_ID or not _RE_PATIENT_ID.fullmatch(patient_id):
+        elif len(patient_id) > TAMANHO_MAXIMO_ID:
+            problemas.append(
+                ("PatientId", f"longo demais (no máximo {TAMANHO_MAXIMO_ID} caracteres)")
+            )
+        elif not _RE_PATIENT_ID.fullmatch(patient_id):
             problemas.append(("PatientId", "inválido (esperado um número)"))
         elif "e" in patient_id or "E" in patient_id:
             avisos.append("patientid_notacao_cientifica")
@@ -339,9 +353,12 @@ class _LeitorNoShow:
         appointment_id = valor["AppointmentID"]
         if not appointment_id:
             problemas.append(("AppointmentID", "ausente"))
-        elif len(appointment_id) > TAMANHO_MAXIMO_ID or not _RE_APPOINTMENT_ID.fullmatch(
-            appointment_id
-        ):
+        elif len(appointment_id) > TAMANHO_MAXIMO_ID:
+            problemas.append(
+                ("AppointmentID", f"longo demais (no máximo {TAMANHO_MAXIMO_ID} caracteres)")
+            )
+            appointment_id = ""  # not shown: it may be anything
+        elif not _RE_APPOINTMENT_ID.fullmatch(appointment_id):
             problemas.append(("AppointmentID", "inválido (esperado um número inteiro)"))
             appointment_id = ""  # not shown: it may be anything
 

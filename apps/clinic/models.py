@@ -7,13 +7,21 @@ rules that move an appointment from one status to another live in
 
 from __future__ import annotations
 
+import re
 from datetime import timedelta
 
+from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.core.validators import (
+    MaxLengthValidator,
+    MaxValueValidator,
+    MinValueValidator,
+    RegexValidator,
+)
 from django.db import NotSupportedError, models
 from django.db.models import Q
+from django.db.models.lookups import IContains, IExact
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from localflavor.br.validators import BRCPFValidator
@@ -22,14 +30,117 @@ DURACAO_MINIMA_MINUTOS = 5
 DURACAO_MAXIMA_MINUTOS = 480
 
 
+# Years a date the clinic means can have; beyond them date arithmetic in the
+# clinic's time zone overflows (9999-12-31T23:59 local is past datetime.max in UTC).
+ANO_MINIMO, ANO_MAXIMO = 1900, 2100
+
+# Length limits of the free texts, in characters. One set, shared by every
+# door: the model (max_length / validators, so full_clean and the admin's
+# forms), the API's serializers and the No-Show import.
+LIMITE_NOME = 200
+LIMITE_CRO = 30
+LIMITE_TELEFONE = 20
+LIMITE_EMAIL = 254  # RFC 5321's path limit, Django's EmailField default
+LIMITE_ID_EXTERNO = 64
+LIMITE_OBSERVACOES = 2000
+LIMITE_TEXTO_CLINICO = 5000  # diagnostico, tratamento_realizado
+LIMITE_MOTIVO = 500  # reason given to cancel or reopen
+# A history row's reason: the user's (LIMITE_MOTIVO) plus what the services
+# append (" [cancelamento tardio]").
+LIMITE_MOTIVO_HISTORICO = LIMITE_MOTIVO + 50
+
+MENSAGEM_CPF_FORMATO = _(
+    "CPF inválido: informe os 11 dígitos, com ou sem a máscara (ex.: 111.444.777-35)."
+)
+MENSAGEM_CPF_DIGITOS = _("CPF inválido: os dígitos verificadores não conferem.")
+
+_RE_CPF_DIGITOS = re.compile(r"[0-9]{11}")
+_RE_CPF_ESCRITO = re.compile(r"[0-9]{3}\.?[0-9]{3}\.?[0-9]{3}-?[0-9]{2}")
+
+
+def normalizar_cpf(valor):
+    """A CPF written ``000.000.000-00`` (or any part of that mask) → its 11 digits.
+
+    Anything else is returned unchanged (None, "", garbage), for the
+    validator to refuse with its own message.
+    """
+    if isinstance(valor, str):
+        texto = valor.strip()
+        if _RE_CPF_ESCRITO.fullmatch(texto):
+            return texto.replace(".", "").replace("-", "")
+    return valor
+
+
 class CPFValidator(BRCPFValidator):
-    """CPF check digits (Receita Federal's modulo-11 rule, django-localflavor); pt-BR text."""
+    """11 digits with valid check digits (Receita Federal's modulo-11 rule, django-localflavor).
+
+    Expects the normalised value (see ``normalizar_cpf``). pt-BR messages:
+    one for a value that is not 11 digits, one for wrong check digits.
+    """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.message = _(
-            "CPF inválido: informe os 11 dígitos, com os dígitos verificadores certos."
-        )
+        self.message = MENSAGEM_CPF_DIGITOS
+
+    def __call__(self, value):
+        if not isinstance(value, str) or not _RE_CPF_DIGITOS.fullmatch(value):
+            raise ValidationError(MENSAGEM_CPF_FORMATO, code="formato")
+        super().__call__(value)
+
+
+class CPFFormField(forms.CharField):
+    """Form field of ``CPFField``: accepts the mask; the model's validation says what is wrong."""
+
+    def to_python(self, value):
+        return normalizar_cpf(super().to_python(value))
+
+
+class CPFField(models.CharField):
+    """A CPF stored as its 11 digits, accepted with or without its mask wherever it comes in.
+
+    ``full_clean`` and forms normalise ``111.444.777-35`` to ``11144477735``;
+    so do lookups (``exact``; ``iexact`` and ``icontains``: the API's and the
+    admin's search).
+    A value that is not a CPF gets ``CPFValidator``'s messages, never a
+    length message.
+    """
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("max_length", 11)
+        super().__init__(*args, **kwargs)
+        # The CPF validator's "informe os 11 dígitos" says it better than a length limit.
+        self.validators[:] = [v for v in self.validators if not isinstance(v, MaxLengthValidator)]
+
+    def to_python(self, value):
+        return normalizar_cpf(super().to_python(value))
+
+    def get_prep_value(self, value):
+        return normalizar_cpf(super().get_prep_value(value))
+
+    def formfield(self, **kwargs):
+        # No max_length on the form: a masked CPF has 14 characters.
+        return super().formfield(**{"form_class": CPFFormField, "max_length": None, **kwargs})
+
+
+@CPFField.register_lookup
+class CPFIExact(IExact):
+    """``cpf__iexact`` (the API's ``=cpf`` search) with the value normalised like ``exact``."""
+
+    prepare_rhs = True
+
+
+@CPFField.register_lookup
+class CPFIContains(IContains):
+    """``cpf__icontains`` (the admin's search): a whole masked CPF is normalised first."""
+
+    prepare_rhs = True
+
+
+def texto_livre(verbose_name, limite: int, **kwargs) -> models.TextField:
+    """A ``TextField`` of at most ``limite`` characters, enforced by ``full_clean`` and forms."""
+    return models.TextField(
+        verbose_name, max_length=limite, validators=[MaxLengthValidator(limite)], **kwargs
+    )
 
 
 # Brazilian phone: area code (DDD, 11-99) + 8 digits (landline) or 9 digits
@@ -87,25 +198,28 @@ class FimAgendamento(models.Func):
 class Paciente(models.Model):
     """A patient. Personal data under the LGPD: never logged, never in errors."""
 
-    nome = models.CharField(_("nome"), max_length=200)
-    cpf = models.CharField(
+    nome = models.CharField(_("nome"), max_length=LIMITE_NOME)
+    cpf = CPFField(
         _("CPF"),
-        max_length=11,
         null=True,
         blank=True,
         unique=True,
         validators=[CPFValidator()],
-        help_text=_("Somente os 11 dígitos."),
+        help_text=_("11 dígitos, com ou sem a máscara 000.000.000-00."),
     )
     data_nascimento = models.DateField(_("data de nascimento"), null=True, blank=True)
     telefone = models.CharField(
-        _("telefone"), max_length=20, blank=True, validators=[telefone_validator]
+        _("telefone"), max_length=LIMITE_TELEFONE, blank=True, validators=[telefone_validator]
     )
-    email = models.EmailField(_("e-mail"), blank=True)
+    email = models.EmailField(_("e-mail"), max_length=LIMITE_EMAIL, blank=True)
     # Identifier in the system the row was imported from (e.g. PatientId of
     # the "Medical Appointment No Shows" data set); makes imports re-runnable.
     id_externo = models.CharField(
-        _("identificador externo"), max_length=64, null=True, blank=True, unique=True
+        _("identificador externo"),
+        max_length=LIMITE_ID_EXTERNO,
+        null=True,
+        blank=True,
+        unique=True,
     )
     created_at = models.DateTimeField(_("criado em"), auto_now_add=True)
     updated_at = models.DateTimeField(_("atualizado em"), auto_now=True)
@@ -129,8 +243,10 @@ class Paciente(models.Model):
 class Dentista(models.Model):
     """A dentist who sees patients; ``usuario`` is the optional login."""
 
-    nome = models.CharField(_("nome"), max_length=200)
-    cro = models.CharField(_("CRO"), max_length=30, blank=True, help_text=_("Ex.: CRO-SP 12345"))
+    nome = models.CharField(_("nome"), max_length=LIMITE_NOME)
+    cro = models.CharField(
+        _("CRO"), max_length=LIMITE_CRO, blank=True, help_text=_("Ex.: CRO-SP 12345")
+    )
     usuario = models.OneToOneField(
         settings.AUTH_USER_MODEL,
         verbose_name=_("usuário"),
@@ -200,7 +316,7 @@ class Agendamento(models.Model):
         output_field=models.DateTimeField(),
         db_persist=True,
     )
-    observacoes = models.TextField(_("observações"), blank=True)
+    observacoes = texto_livre(_("observações"), LIMITE_OBSERVACOES, blank=True)
     status = models.CharField(
         _("situação"), max_length=12, choices=Status.choices, default=Status.AGENDADO
     )
@@ -221,7 +337,11 @@ class Agendamento(models.Model):
     )
     # Identifier in the system the row was imported from (AppointmentID).
     id_externo = models.CharField(
-        _("identificador externo"), max_length=64, null=True, blank=True, unique=True
+        _("identificador externo"),
+        max_length=LIMITE_ID_EXTERNO,
+        null=True,
+        blank=True,
+        unique=True,
     )
     created_at = models.DateTimeField(_("criado em"), auto_now_add=True)
     updated_at = models.DateTimeField(_("atualizado em"), auto_now=True)
@@ -273,7 +393,7 @@ class Agendamento(models.Model):
     def clean(self) -> None:
         """Reject start times the clinic cannot mean (and that overflow date arithmetic)."""
         super().clean()
-        if self.data_hora is not None and not 1900 <= self.data_hora.year <= 2100:
+        if self.data_hora is not None and not ANO_MINIMO <= self.data_hora.year <= ANO_MAXIMO:
             raise ValidationError(
                 {"data_hora": _("Informe uma data entre os anos de 1900 e 2100.")}
             )
@@ -301,8 +421,8 @@ class Atendimento(models.Model):
         on_delete=models.PROTECT,
         related_name="atendimento",
     )
-    diagnostico = models.TextField(_("diagnóstico"), blank=True)
-    tratamento_realizado = models.TextField(_("tratamento realizado"), blank=True)
+    diagnostico = texto_livre(_("diagnóstico"), LIMITE_TEXTO_CLINICO, blank=True)
+    tratamento_realizado = texto_livre(_("tratamento realizado"), LIMITE_TEXTO_CLINICO, blank=True)
     origem = models.CharField(
         _("origem"), max_length=12, choices=Origem.choices, default=Origem.MANUAL
     )
@@ -358,7 +478,7 @@ class HistoricoStatus(models.Model):
         related_name="+",
     )
     task_id = models.CharField(_("tarefa Celery"), max_length=64, blank=True)
-    motivo = models.TextField(_("motivo"), blank=True)
+    motivo = texto_livre(_("motivo"), LIMITE_MOTIVO_HISTORICO, blank=True)
 
     class Meta:
         verbose_name = _("histórico de situação")

@@ -1,4 +1,4 @@
-"""Filters of the appointment list (django-filter)."""
+"""Filters of the lists: the appointment list's (django-filter) and ``?search=``'s limit."""
 
 from datetime import date, datetime, time, timedelta
 
@@ -6,10 +6,28 @@ import django_filters
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
+from rest_framework.filters import SearchFilter
 
-from apps.clinic.models import Agendamento
+from apps.clinic.models import ANO_MAXIMO, ANO_MINIMO, Agendamento
 
-ANO_MINIMO, ANO_MAXIMO = 1900, 2100
+# Longer than any name (models.LIMITE_NOME) or masked CPF; a 100,000-character
+# term made SQLite fail ("LIKE or GLOB pattern too complex") with a 500.
+LIMITE_BUSCA = 200
+
+
+class BuscaLimitada(SearchFilter):
+    """DRF's ``?search=`` of at most ``LIMITE_BUSCA`` characters; longer: a 400 on ``search``."""
+
+    def get_search_terms(self, request):
+        if len(request.query_params.get(self.search_param, "")) > LIMITE_BUSCA:
+            raise ValidationError(
+                {
+                    self.search_param: [
+                        _("Use no máximo %(n)d caracteres na busca.") % {"n": LIMITE_BUSCA}
+                    ]
+                }
+            )
+        return super().get_search_terms(request)
 
 
 def inicio_do_dia(dia) -> datetime:

@@ -1,5 +1,6 @@
 """Serializers of the REST API. Validation messages are pt-BR (gettext)."""
 
+from django.db import models
 from django.http import QueryDict
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
@@ -7,34 +8,77 @@ from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
 
 from apps.clinic.models import (
+    ANO_MAXIMO,
+    ANO_MINIMO,
     DURACAO_MAXIMA_MINUTOS,
     DURACAO_MINIMA_MINUTOS,
+    LIMITE_MOTIVO,
+    LIMITE_OBSERVACOES,
+    LIMITE_TEXTO_CLINICO,
     Agendamento,
     Atendimento,
     CPFValidator,
     Dentista,
     HistoricoStatus,
     Paciente,
+    normalizar_cpf,
 )
+
+
+class DataHoraField(serializers.DateTimeField):
+    """``DateTimeField`` that answers a 400, not an ``OverflowError``, at the calendar's edges.
+
+    A naive ``9999-12-31T23:59:59`` read in the clinic's zone (UTC-3) lies past
+    ``datetime.max`` in UTC, and an aware ``0001-01-01T00:00:00+05:00`` before
+    ``datetime.min``: years outside ANO_MINIMO–ANO_MAXIMO are refused first.
+    """
+
+    default_error_messages = {
+        "fora_do_calendario": _("Informe uma data entre os anos de 1900 e 2100."),
+    }
+
+    def enforce_timezone(self, value):
+        if not ANO_MINIMO <= value.year <= ANO_MAXIMO:
+            self.fail("fora_do_calendario")
+        return super().enforce_timezone(value)
+
+
+class CPFSerializerField(serializers.CharField):
+    """A CPF with or without its mask, answered and stored as its 11 digits."""
+
+    def to_internal_value(self, data):
+        return normalizar_cpf(super().to_internal_value(data))
 
 
 class EstritoMixin:
     """Refuses, with a 400 naming the field, what DRF would silently ignore or coerce.
 
-    - unknown fields, and read-only ones sent anyway;
+    - unknown fields, and read-only ones sent anyway (a field of the resource
+      that this input does not take: ``campos_de_leitura``, by default the
+      model's columns);
     - in JSON bodies, a wrong JSON type: a number where text is expected, a
       string or a boolean where a whole number is expected. (Form-encoded
       bodies are all text, so they are left to the fields' own parsing.)
     """
+
+    campos_de_leitura: frozenset[str] | None = None
+
+    def _campos_de_leitura(self) -> frozenset[str]:
+        if self.campos_de_leitura is not None:
+            return self.campos_de_leitura
+        modelo = getattr(getattr(self, "Meta", None), "model", None)
+        if modelo is None:
+            return frozenset()
+        return frozenset(campo.name for campo in modelo._meta.concrete_fields)
 
     def to_internal_value(self, data):
         if hasattr(data, "keys"):
             erros = {}
             for campo in data.keys():
                 definicao = self.fields.get(campo)
-                if definicao is None:
+                if definicao is None and campo not in self._campos_de_leitura():
                     erros[campo] = [_("Campo desconhecido.")]
-                elif definicao.read_only:
+                elif definicao is None or definicao.read_only:
                     erros[campo] = [_("Campo somente leitura: não pode ser enviado.")]
                 elif not isinstance(data, QueryDict):
                     erro = _erro_de_tipo(definicao, data[campo])
@@ -56,22 +100,29 @@ def _erro_de_tipo(campo: serializers.Field, valor) -> str | None:
         return _("Tipo inválido: envie um número inteiro.")
     if isinstance(campo, serializers.BooleanField) and not isinstance(valor, bool):
         return _("Tipo inválido: envie true ou false.")
+    if isinstance(campo, serializers.PrimaryKeyRelatedField) and (
+        isinstance(valor, bool) or not isinstance(valor, int)
+    ):
+        # DRF would look up 1.5 as 1 and "1" as 1.
+        return _("Tipo inválido: envie o id, um número inteiro.")
     return None
 
 
 class EstritoSerializer(EstritoMixin, serializers.ModelSerializer):
-    pass
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.DateTimeField: DataHoraField,
+    }
 
 
 class PacienteSerializer(EstritoSerializer):
-    # Declared without the model's regex validator, whose pattern would end up
-    # in the OpenAPI schema; the check digits are validated in validate_cpf.
-    cpf = serializers.CharField(
-        max_length=11,
+    # Declared without the model's validator (a RegexValidator), whose pattern
+    # would end up in the OpenAPI schema; the CPF is checked in validate_cpf.
+    cpf = CPFSerializerField(
         required=False,
         allow_null=True,
         allow_blank=True,
-        help_text=_("Somente os 11 dígitos, com os dígitos verificadores."),
+        help_text=_("11 dígitos, com ou sem a máscara 000.000.000-00; respondido sem a máscara."),
         validators=[
             UniqueValidator(
                 queryset=Paciente.objects.all(), message=_("Já existe um paciente com este CPF.")
@@ -157,24 +208,28 @@ class AgendamentoCriarSerializer(EstritoSerializer):
 
 
 class AgendamentoReagendarSerializer(EstritoMixin, serializers.Serializer):
-    data_hora = serializers.DateTimeField(required=False)
+    campos_de_leitura = frozenset(AgendamentoSerializer.Meta.fields)
+
+    data_hora = DataHoraField(required=False)
     duracao_minutos = serializers.IntegerField(
         required=False, min_value=DURACAO_MINIMA_MINUTOS, max_value=DURACAO_MAXIMA_MINUTOS
     )
-    observacoes = serializers.CharField(required=False, allow_blank=True)
+    observacoes = serializers.CharField(
+        required=False, allow_blank=True, max_length=LIMITE_OBSERVACOES
+    )
 
 
 class CancelarSerializer(EstritoMixin, serializers.Serializer):
-    motivo = serializers.CharField(max_length=500)
+    motivo = serializers.CharField(max_length=LIMITE_MOTIVO)
 
 
 class FinalizarSerializer(EstritoMixin, serializers.Serializer):
-    diagnostico = serializers.CharField()
-    tratamento_realizado = serializers.CharField()
+    diagnostico = serializers.CharField(max_length=LIMITE_TEXTO_CLINICO)
+    tratamento_realizado = serializers.CharField(max_length=LIMITE_TEXTO_CLINICO)
 
 
 class ReabrirSerializer(EstritoMixin, serializers.Serializer):
-    motivo = serializers.CharField(max_length=500, required=False, allow_blank=True)
+    motivo = serializers.CharField(max_length=LIMITE_MOTIVO, required=False, allow_blank=True)
 
 
 class VazioSerializer(EstritoMixin, serializers.Serializer):
@@ -209,9 +264,11 @@ class AtendimentoSerializer(EstritoSerializer):
 class AtendimentoCriarSerializer(EstritoMixin, serializers.Serializer):
     """Closing an appointment with the dentist's record (see agendamento_finalizar)."""
 
+    campos_de_leitura = frozenset(AtendimentoSerializer.Meta.fields)
+
     agendamento = serializers.PrimaryKeyRelatedField(queryset=Agendamento.objects.none())
-    diagnostico = serializers.CharField()
-    tratamento_realizado = serializers.CharField()
+    diagnostico = serializers.CharField(max_length=LIMITE_TEXTO_CLINICO)
+    tratamento_realizado = serializers.CharField(max_length=LIMITE_TEXTO_CLINICO)
 
     def __init__(self, *args, agendamentos=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -220,8 +277,10 @@ class AtendimentoCriarSerializer(EstritoMixin, serializers.Serializer):
 
 
 class AtendimentoAtualizarSerializer(EstritoMixin, serializers.Serializer):
-    diagnostico = serializers.CharField(required=False)
-    tratamento_realizado = serializers.CharField(required=False)
+    campos_de_leitura = frozenset(AtendimentoSerializer.Meta.fields)
+
+    diagnostico = serializers.CharField(required=False, max_length=LIMITE_TEXTO_CLINICO)
+    tratamento_realizado = serializers.CharField(required=False, max_length=LIMITE_TEXTO_CLINICO)
 
 
 class HistoricoStatusSerializer(serializers.ModelSerializer):
