@@ -2,7 +2,7 @@
 
 Every write goes through ``apps.clinic.services``; what each user sees comes
 from the same selectors as the API; who may do what is the API's own
-declaration (the viewsets' ``papeis``), checked on top of the model
+declaration (the ``PAPEIS_*`` tables of ``permissions.py``), checked on top of the model
 permissions of the user's group. So the admin never lets a role do what the
 API refuses, nor shows a dentist another dentist's patients.
 """
@@ -19,9 +19,14 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .api.views import AgendamentoViewSet, AtendimentoViewSet, DentistaViewSet, PacienteViewSet
 from .models import Agendamento, Atendimento, Dentista, HistoricoStatus, Paciente
-from .permissions import papel
+from .permissions import (
+    PAPEIS_AGENDAMENTOS,
+    PAPEIS_ATENDIMENTOS,
+    PAPEIS_DENTISTAS,
+    PAPEIS_PACIENTES,
+    papel,
+)
 from .selectors import (
     agendamentos_finalizaveis,
     agendamentos_visiveis,
@@ -135,7 +140,7 @@ class SalvoPeloServicoMixin:
 @admin.register(Paciente)
 class PacienteAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
     visiveis = staticmethod(pacientes_visiveis)
-    regras = PacienteViewSet.papeis
+    regras = PAPEIS_PACIENTES
 
     list_display = ("nome", "cpf", "telefone", "email")
     search_fields = ("nome", "cpf")
@@ -144,7 +149,7 @@ class PacienteAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
 
 @admin.register(Dentista)
 class DentistaAdmin(RegrasDaApiMixin, admin.ModelAdmin):
-    regras = DentistaViewSet.papeis
+    regras = PAPEIS_DENTISTAS
     list_display = ("nome", "cro", "usuario", "ativo")
     list_filter = ("ativo",)
     search_fields = ("nome", "cro")
@@ -181,7 +186,7 @@ class AtendimentoInline(admin.StackedInline):
     def has_view_permission(self, request, obj=None):
         # The clinical record: the roles the API shows it to (never recepcao).
         return super().has_view_permission(request, obj) and _papel_pode(
-            request, AtendimentoViewSet.papeis, "retrieve"
+            request, PAPEIS_ATENDIMENTOS, "retrieve"
         )
 
     def has_add_permission(self, request, obj=None):
@@ -253,7 +258,7 @@ class AgendamentoAdmin(
     VisivelPorPapelMixin, SalvoPeloServicoMixin, RegrasDaApiMixin, admin.ModelAdmin
 ):
     visiveis = staticmethod(agendamentos_visiveis)
-    regras = AgendamentoViewSet.papeis
+    regras = PAPEIS_AGENDAMENTOS
 
     list_display = ("id", "data_hora", "fim", "paciente", "dentista", "status", "active")
     list_filter = ("status", "active", "dentista")
@@ -462,7 +467,7 @@ class AtendimentoAdmin(
     VisivelPorPapelMixin, SalvoPeloServicoMixin, RegrasDaApiMixin, admin.ModelAdmin
 ):
     visiveis = staticmethod(atendimentos_visiveis)
-    regras = AtendimentoViewSet.papeis
+    regras = PAPEIS_ATENDIMENTOS
 
     list_display = ("id", "agendamento", "origem", "revisado_em", "created_at")
     list_filter = ("origem",)
@@ -491,7 +496,7 @@ class AtendimentoAdmin(
 
 @admin.register(HistoricoStatus)
 class HistoricoStatusAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
-    regras = {"list": AgendamentoViewSet.papeis["historico"]}
+    regras = {"list": PAPEIS_AGENDAMENTOS["historico"]}
 
     @staticmethod
     def visiveis(usuario):

@@ -38,6 +38,45 @@ PERMISSOES_POR_PAPEL = {
 }
 
 
+# What each role may do, per action of the API's viewsets (``TemPapel`` reads
+# a view's ``papeis``). The admin reads the same tables (apps/clinic/admin.py),
+# so both doors hold one declaration of the rules.
+TODOS = {"gestor", "recepcao", "dentista"}
+AGENDA = {"gestor", "recepcao"}
+CLINICO = {"gestor", "dentista"}
+
+PAPEIS_PACIENTES = {
+    "list": TODOS,
+    "retrieve": TODOS,
+    "create": AGENDA,
+    "update": AGENDA,
+    "partial_update": AGENDA,
+    "destroy": AGENDA,
+}
+PAPEIS_DENTISTAS = {
+    "list": TODOS,
+    "retrieve": TODOS,
+    "agenda": TODOS,
+    "create": {"gestor"},
+    "update": {"gestor"},
+    "partial_update": {"gestor"},
+}
+PAPEIS_AGENDAMENTOS = {
+    "list": TODOS,
+    "retrieve": TODOS,
+    "historico": TODOS,
+    "create": AGENDA,
+    "update": AGENDA,
+    "partial_update": AGENDA,
+    "confirmar": AGENDA,
+    "cancelar": AGENDA,
+    "marcar_falta": TODOS,
+    "finalizar": CLINICO,
+    "reabrir": CLINICO,
+}
+PAPEIS_ATENDIMENTOS = {"*": CLINICO}
+
+
 def grupos_garantir() -> None:
     """Create any missing role group with its permissions (idempotent).
 

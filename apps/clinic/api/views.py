@@ -20,7 +20,14 @@ from rest_framework.views import APIView
 
 from apps.clinic import services
 from apps.clinic.models import Agendamento, Atendimento, Dentista, Paciente
-from apps.clinic.permissions import TemPapel, papel
+from apps.clinic.permissions import (
+    PAPEIS_AGENDAMENTOS,
+    PAPEIS_ATENDIMENTOS,
+    PAPEIS_DENTISTAS,
+    PAPEIS_PACIENTES,
+    TemPapel,
+    papel,
+)
 from apps.clinic.selectors import agendamentos_visiveis, atendimentos_visiveis
 
 from .filters import AgendamentoFilter, dia_do_parametro, inicio_do_dia
@@ -40,10 +47,6 @@ from .serializers import (
     RelatorioSerializer,
     VazioSerializer,
 )
-
-TODOS = {"gestor", "recepcao", "dentista"}
-AGENDA = {"gestor", "recepcao"}
-CLINICO = {"gestor", "dentista"}
 
 
 class SomenteCadastro(
@@ -66,14 +69,7 @@ class PacienteViewSet(SomenteCadastro, mixins.DestroyModelMixin):
     serializer_class = PacienteSerializer
     search_fields = ["nome", "=cpf"]
     ordering_fields = ["nome", "created_at"]
-    papeis = {
-        "list": TODOS,
-        "retrieve": TODOS,
-        "create": AGENDA,
-        "update": AGENDA,
-        "partial_update": AGENDA,
-        "destroy": AGENDA,
-    }
+    papeis = PAPEIS_PACIENTES
 
     def get_queryset(self):
         qs = Paciente.objects.order_by("nome", "id")
@@ -89,14 +85,7 @@ class DentistaViewSet(SomenteCadastro):
     serializer_class = DentistaSerializer
     search_fields = ["nome", "cro"]
     filterset_fields = ["ativo"]
-    papeis = {
-        "list": TODOS,
-        "retrieve": TODOS,
-        "agenda": TODOS,
-        "create": {"gestor"},
-        "update": {"gestor"},
-        "partial_update": {"gestor"},
-    }
+    papeis = PAPEIS_DENTISTAS
 
     @extend_schema(
         parameters=[
@@ -142,19 +131,7 @@ class AgendamentoViewSet(
     filterset_class = AgendamentoFilter
     ordering_fields = ["data_hora"]
     permission_classes = [TemPapel]
-    papeis = {
-        "list": TODOS,
-        "retrieve": TODOS,
-        "historico": TODOS,
-        "create": AGENDA,
-        "update": AGENDA,
-        "partial_update": AGENDA,
-        "confirmar": AGENDA,
-        "cancelar": AGENDA,
-        "marcar_falta": TODOS,
-        "finalizar": CLINICO,
-        "reabrir": CLINICO,
-    }
+    papeis = PAPEIS_AGENDAMENTOS
 
     def get_queryset(self):
         return agendamentos_visiveis(self.request.user).order_by("data_hora", "id")
@@ -271,7 +248,7 @@ class AtendimentoViewSet(
     serializer_class = AtendimentoSerializer
     permission_classes = [TemPapel]
     filterset_fields = ["origem", "agendamento"]
-    papeis = {"*": CLINICO}
+    papeis = PAPEIS_ATENDIMENTOS
 
     def get_queryset(self):
         return atendimentos_visiveis(self.request.user).order_by("-created_at", "-id")
