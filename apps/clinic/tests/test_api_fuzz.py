@@ -162,6 +162,7 @@ def objetos():
         "dentistas": dentista.pk,
         "agendamentos": futuro.pk,
         "atendimentos": atendimento.pk,
+        "usuarios": usuario_dentista.pk,
     }
 
 
@@ -179,7 +180,10 @@ def _cliente(papel: str | None, objetos) -> APIClient:
 def _url(caminho: str, objetos, id_: str | None = None) -> str:
     if "{id}" not in caminho:
         return caminho
-    recurso = caminho.split("/")[2]
+    # The collection the id belongs to is the segment before it
+    # (/api/agendamentos/{id}/, /api/auth/usuarios/{id}/revogar-tokens/).
+    partes = caminho.split("/")
+    recurso = partes[partes.index("{id}") - 1]
     return caminho.replace("{id}", id_ if id_ is not None else str(objetos[recurso]))
 
 
