@@ -195,6 +195,13 @@ class FimAgendamento(models.Func):
         return sql, (*inicio[1], *minutos[1])
 
 
+def _ano_local(instante) -> int:
+    """The year of ``instante`` in the clinic's zone; a naive one is taken as local already."""
+    if timezone.is_naive(instante) or not 1 < instante.year < 9999:
+        return instante.year
+    return timezone.localtime(instante).year
+
+
 class Paciente(models.Model):
     """A patient. Personal data under the LGPD: never logged, never in errors."""
 
@@ -393,7 +400,12 @@ class Agendamento(models.Model):
     def clean(self) -> None:
         """Reject start times the clinic cannot mean (and that overflow date arithmetic)."""
         super().clean()
-        if self.data_hora is not None and not ANO_MINIMO <= self.data_hora.year <= ANO_MAXIMO:
+        # The year of the clinic's calendar (TIME_ZONE), not of the instant's own
+        # zone: a start loaded from the database is in UTC.
+        if (
+            self.data_hora is not None
+            and not ANO_MINIMO <= _ano_local(self.data_hora) <= ANO_MAXIMO
+        ):
             raise ValidationError(
                 {"data_hora": _("Informe uma data entre os anos de 1900 e 2100.")}
             )

@@ -38,9 +38,17 @@ class DataHoraField(serializers.DateTimeField):
     }
 
     def enforce_timezone(self, value):
-        if not ANO_MINIMO <= value.year <= ANO_MAXIMO:
+        # DRF calls this on the way in and on the way out. A year more than one
+        # away from the range would overflow when changing zones: refused first.
+        # Then the range is the clinic's calendar (Agendamento.clean's rule), so a
+        # stored 23:59 on 31/12/2100 in São Paulo (2101 in UTC) is still shown.
+        if not ANO_MINIMO - 1 <= value.year <= ANO_MAXIMO + 1:
             self.fail("fora_do_calendario")
-        return super().enforce_timezone(value)
+        valor = super().enforce_timezone(value)
+        local = timezone.localtime(valor) if timezone.is_aware(valor) else valor
+        if not ANO_MINIMO <= local.year <= ANO_MAXIMO:
+            self.fail("fora_do_calendario")
+        return valor
 
 
 class CPFSerializerField(serializers.CharField):

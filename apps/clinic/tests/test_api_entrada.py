@@ -74,6 +74,33 @@ def test_a_start_at_the_edge_of_the_calendar_is_a_400_naming_the_field(recepcao,
         assert resposta.json() == {"data_hora": ["Informe uma data entre os anos de 1900 e 2100."]}
 
 
+def test_the_last_minute_of_2100_in_the_clinic_is_bookable_and_the_schedule_still_lists(
+    recepcao,
+):
+    # 23:59 on 31/12/2100 in São Paulo is already 2101 in UTC: found by the break-it
+    # review, it was saved, then every list holding it answered 400 (the year was
+    # checked on the way out, in UTC).
+    ag = AgendamentoFactory(data_hora=AGORA.replace(day=10))
+    corpo = {"paciente": ag.paciente_id, "dentista": ag.dentista_id}
+
+    criar = recepcao.post(
+        "/api/agendamentos/", {**corpo, "data_hora": "2100-12-31T23:29:00"}, format="json"
+    )
+    depois = recepcao.post(
+        "/api/agendamentos/", {**corpo, "data_hora": "2101-01-01T00:00:00"}, format="json"
+    )
+
+    assert criar.status_code == 201, criar.json()
+    assert depois.status_code == 400
+    assert Agendamento.objects.count() == 2  # the one of the factory and 31/12/2100
+    lista = recepcao.get("/api/agendamentos/")
+    assert lista.status_code == 200
+    assert criar.json()["id"] in [linha["id"] for linha in lista.json()["results"]]
+    assert recepcao.get(f"/api/agendamentos/{criar.json()['id']}/").status_code == 200
+    novo = Agendamento.objects.get(pk=criar.json()["id"])
+    novo.full_clean()  # the model agrees: its year is the clinic's, not UTC's
+
+
 # --- Bodies: nesting, size, content type ----------------------------------------
 
 
