@@ -11,8 +11,14 @@ import subprocess
 import sys
 
 import pytest
+from django.test import override_settings
+
+from apps.contas.rede import ip_do_cliente
 
 from .support import BASE_DIR, database_url_for_tests
+
+# They start manage.py and bash, which read the machine's clock (root conftest.py).
+pytestmark = pytest.mark.celery_real
 
 ARQUIVO = BASE_DIR / "deploy" / "producao.env.example"
 
@@ -138,3 +144,15 @@ def test_a_shell_reads_the_file_as_the_test_does():
     ambiente = dict(par.split("=", 1) for par in lido.stdout.split("\0") if par)
     variaveis = _variaveis_do_arquivo()
     assert {nome: ambiente.get(nome) for nome in variaveis} == variaveis
+
+
+def test_behind_the_documented_proxy_the_client_is_the_forwarded_address_not_the_proxy(rf):
+    # Found by the break-it review: the file said TLS ends at a proxy but trusted
+    # none, so every client was the proxy (one rate limit and one lockout for all).
+    variaveis = _variaveis_do_arquivo()
+    assert variaveis["SECURE_PROXY_SSL_HEADER"] == "True"
+    pedido = rf.post(
+        "/api/auth/token/", REMOTE_ADDR="127.0.0.1", HTTP_X_FORWARDED_FOR="203.0.113.7"
+    )
+    with override_settings(PROXIES_CONFIAVEIS=int(variaveis.get("PROXIES_CONFIAVEIS", "0"))):
+        assert ip_do_cliente(pedido) == "203.0.113.7"
