@@ -69,6 +69,8 @@ MIDDLEWARE = [
     # stay in browser or proxy caches). After WhiteNoise, so static files keep
     # their long-lived cache headers.
     "core.middleware.SemCacheMiddleware",
+    # A NUL in a query string is a 400 before any view (PostgreSQL text cannot hold it).
+    "core.middleware.RecusaNulMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

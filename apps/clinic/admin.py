@@ -10,6 +10,7 @@ API refuses, nor shows a dentist another dentist's patients.
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
+from django.contrib.admin.options import IncorrectLookupParameters
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
@@ -19,7 +20,15 @@ from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
 from . import services
-from .models import Agendamento, Atendimento, Dentista, HistoricoStatus, Paciente
+from .models import (
+    ANO_MAXIMO,
+    ANO_MINIMO,
+    Agendamento,
+    Atendimento,
+    Dentista,
+    HistoricoStatus,
+    Paciente,
+)
 from .permissions import (
     PAPEIS_AGENDAMENTOS,
     PAPEIS_ATENDIMENTOS,
@@ -269,6 +278,25 @@ class AgendamentoAdmin(
     list_select_related = ("paciente", "dentista")
     inlines = [AtendimentoInline, HistoricoStatusInline]
     actions = ["confirmar", "cancelar", "marcar_falta", "finalizar_vencidos", "reabrir"]
+
+    def get_changelist_instance(self, request):
+        """The changelist; a date drill-down outside the clinic's calendar is a bad lookup.
+
+        Django builds the drill-down's range with date arithmetic that
+        overflows at year 9999 (OverflowError, a 500): a year outside
+        ANO_MINIMO-ANO_MAXIMO, or a month or day that is not a number, raises
+        ``IncorrectLookupParameters``, which the admin answers with its own
+        redirect to ``?e=1``.
+        """
+        for parte, (menor, maior) in {
+            "year": (ANO_MINIMO, ANO_MAXIMO),
+            "month": (1, 12),
+            "day": (1, 31),
+        }.items():
+            valor = request.GET.get(f"{self.date_hierarchy}__{parte}")
+            if valor is not None and not (valor.isdigit() and menor <= int(valor) <= maior):
+                raise IncorrectLookupParameters(f"{parte} out of range")
+        return super().get_changelist_instance(request)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.active:
