@@ -78,6 +78,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # The token login's rate limit on the session login pages too.
+    "apps.contas.middleware.LimiteDeLoginMiddleware",
     # Last, as django-axes asks: turns a lockout into a 429 answer.
     "axes.middleware.AxesMiddleware",
 ]
@@ -361,6 +363,8 @@ if PROXIES_CONFIAVEIS < 0:
 REST_FRAMEWORK["NUM_PROXIES"] = PROXIES_CONFIAVEIS
 # https://django-axes.readthedocs.io/en/latest/4_configuration.html
 AXES_CLIENT_IP_CALLABLE = "apps.contas.rede.ip_do_cliente"
+# A lockout answers 429 in pt-BR (JSON under /api/), not axes' English page.
+AXES_LOCKOUT_CALLABLE = "apps.contas.bloqueio.resposta_de_bloqueio"
 
 # Token-login attempts per client address, a fixed window counted atomically
 # in the shared cache (django-ratelimit: cache.add + cache.incr).

@@ -16,6 +16,7 @@ from knox.views import LoginView, LogoutAllView
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.authtoken.serializers import AuthTokenSerializer
+from rest_framework.exceptions import ValidationError
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -23,6 +24,7 @@ from rest_framework.views import APIView
 from apps.clinic.permissions import TemPapel
 
 from . import services
+from .bloqueio import resposta_de_bloqueio
 from .limites import LimiteDeLogin
 
 TokenCriado = inline_serializer(
@@ -62,7 +64,12 @@ class EntrarView(LoginView):
     )
     def post(self, request, format=None):
         dados = AuthTokenSerializer(data=request.data, context={"request": request})
-        dados.is_valid(raise_exception=True)
+        if not dados.is_valid():
+            # django-axes marks the request it was given (this DRF request), which
+            # its middleware never sees: answer its lockout here.
+            if getattr(request, "axes_locked_out", False):
+                return resposta_de_bloqueio(request)
+            raise ValidationError(dados.errors)
         request.user = dados.validated_data["user"]
         return super().post(request, format=format)
 

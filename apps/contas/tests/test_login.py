@@ -9,7 +9,7 @@ import pytest
 import time_machine
 from axes.models import AccessAttempt, AccessLog
 from django.contrib.auth import get_user_model
-from django.test import RequestFactory, override_settings
+from django.test import Client, RequestFactory, override_settings
 from rest_framework.test import APIClient
 
 from apps.contas.limites import LimiteDeLogin
@@ -77,29 +77,35 @@ def test_behind_a_proxy_each_client_has_its_own_rate_limit():
 def test_behind_a_proxy_five_wrong_passwords_lock_out_only_that_client(gestor):
     atacante = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": "203.0.113.66"}
     clinica = {"REMOTE_ADDR": PROXY, "HTTP_X_FORWARDED_FOR": "203.0.113.10"}
-    for _ in range(5):
-        assert _entrar("gestor", "errada", **atacante).status_code == 400
+    # The fifth wrong password locks out (429), as on the admin's page.
+    assert [_entrar("gestor", "errada", **atacante).status_code for _ in range(5)] == [400] * 4 + [
+        429
+    ]
     # The attacker's address is locked out, even with the right password ...
-    assert "token" not in _entrar("gestor", SENHA, **atacante).data
+    assert "token" not in _entrar("gestor", SENHA, **atacante).json()
     # ... the clinic's is not.
     assert _entrar("gestor", SENHA, **clinica).status_code == 200
     assert AccessAttempt.objects.get(username="gestor").ip_address == "203.0.113.66"
 
 
 def test_without_trusted_proxies_a_forged_header_does_not_dodge_the_lockout(gestor):
-    for i in range(5):
-        forjado = {"HTTP_X_FORWARDED_FOR": f"198.51.100.{i}"}
-        assert _entrar("gestor", "errada", **forjado).status_code == 400
-    assert "token" not in _entrar("gestor", SENHA).data
+    codigos = [
+        _entrar("gestor", "errada", HTTP_X_FORWARDED_FOR=f"198.51.100.{i}").status_code
+        for i in range(5)
+    ]
+    assert codigos == [400] * 4 + [429]
+    assert "token" not in _entrar("gestor", SENHA).json()
 
 
 def test_a_repeated_failed_login_locks_the_account_out_for_a_while(gestor):
-    for _ in range(5):
-        assert _entrar("gestor", "errada").status_code == 400
-    # Even the right password is refused now (django-axes lockout).
+    assert [_entrar("gestor", "errada").status_code for _ in range(5)] == [400] * 4 + [429]
+    # Even the right password is refused now (django-axes lockout), and the
+    # person is told so in pt-BR (it was the usual 400 "credentials" answer).
     certo = _entrar("gestor", SENHA)
-    assert certo.status_code == 400
-    assert "token" not in certo.data
+    assert certo.status_code == 429
+    assert certo.json()["code"] == "bloqueado"
+    assert "bloqueado" in certo.json()["detail"] and "15 minutos" in certo.json()["detail"]
+    assert "token" not in certo.json()
 
 
 @override_settings(API_LOGIN_RATE="100/min")
@@ -151,4 +157,31 @@ def test_with_the_cache_down_logins_are_not_rate_limited_but_still_locked_out(ge
         assert "login rate limit not applied" in caplog.text
         for _ in range(5):
             _entrar("gestor", "errada")
-        assert "token" not in _entrar("gestor", SENHA).data  # django-axes, in the database
+        assert "token" not in _entrar("gestor", SENHA).json()  # django-axes, in the database
+
+
+@pytest.mark.parametrize("pagina", ["/admin/login/", "/api/auth/login/"])
+def test_the_session_login_pages_share_the_token_logins_rate_limit(pagina):
+    # Found by the break-it review: 30 user names on each page from one address, none refused.
+    navegador = Client()
+    codigos = [
+        navegador.post(pagina, {"username": f"u{i}", "password": "x"}).status_code
+        for i in range(10)
+    ]
+    assert codigos == [200] * 10  # the form again, "wrong user or password"
+    decimo_primeiro = navegador.post(pagina, {"username": "u10", "password": "x"})
+    assert decimo_primeiro.status_code == 429
+    assert "Tentativas" in decimo_primeiro.content.decode()
+    assert int(decimo_primeiro["Retry-After"]) > 0
+    # One counter per address for every door: the token login is refused too.
+    assert _entrar("u11", "x").status_code == 429
+
+
+def test_a_locked_out_page_login_is_told_so_in_pt_br(gestor):
+    navegador = Client()
+    for _ in range(5):
+        navegador.post("/admin/login/", {"username": "gestor", "password": "errada"})
+    bloqueado = navegador.post("/admin/login/", {"username": "gestor", "password": SENHA})
+    assert bloqueado.status_code == 429
+    texto = bloqueado.content.decode()
+    assert "bloqueado" in texto and "Account locked" not in texto
