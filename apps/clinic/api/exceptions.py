@@ -11,7 +11,7 @@ from django.db.models import ProtectedError
 from django.http import Http404
 from django.utils.translation import gettext_lazy as _
 from rest_framework import status
-from rest_framework.exceptions import ParseError, ValidationError
+from rest_framework.exceptions import ErrorDetail, ParseError, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
 
@@ -42,6 +42,22 @@ def _do_leitor_de_json(exc: RecursionError) -> bool:
 def resposta_requisicao_suspeita() -> dict[str, str]:
     """Body of the 400 for a request Django refuses as suspicious (too many fields, ...)."""
     return {"detail": str(_("Requisição inválida.")), "code": "requisicao_invalida"}
+
+
+# DRF writes this one without gettext (serializers.py: ErrorDetail('No data
+# provided', code='null')), so the locale files cannot reach it.
+SEM_DADOS_DRF = "No data provided"
+MENSAGEM_SEM_DADOS = "Nenhum dado enviado: envie um objeto JSON com os campos."
+
+
+def _traduzir_sem_dados(detalhe: dict) -> None:
+    """Replace, in place, DRF's untranslatable "No data provided" (a ``null`` body)."""
+    for chave, erros in detalhe.items():
+        if isinstance(erros, list):
+            detalhe[chave] = [
+                ErrorDetail(MENSAGEM_SEM_DADOS, code="null") if erro == SEM_DADOS_DRF else erro
+                for erro in erros
+            ]
 
 
 def tratar_excecao(exc, context):
@@ -113,6 +129,8 @@ def tratar_excecao(exc, context):
         )
     elif isinstance(exc, SuspiciousOperation):
         return Response(resposta_requisicao_suspeita(), status=status.HTTP_400_BAD_REQUEST)
+    if isinstance(exc, ValidationError) and isinstance(exc.detail, dict):
+        _traduzir_sem_dados(exc.detail)
     resposta = exception_handler(exc, context)
     if resposta is not None and isinstance(resposta.data, list):
         # A ValidationError raised without a field (a filter's, e.g. a NUL in

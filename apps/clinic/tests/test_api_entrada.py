@@ -101,6 +101,16 @@ def test_the_last_minute_of_2100_in_the_clinic_is_bookable_and_the_schedule_stil
     novo.full_clean()  # the model agrees: its year is the clinic's, not UTC's
 
 
+@pytest.mark.parametrize("url", ["/api/pacientes/", "/api/agendamentos/"])
+def test_a_null_body_is_refused_in_pt_br(recepcao, url):
+    # DRF's own text, "No data provided", is not translatable (found by the break-it review).
+    resposta = recepcao.generic("POST", url, "null", content_type="application/json")
+    assert resposta.status_code == 400
+    assert resposta.json() == {
+        "non_field_errors": ["Nenhum dado enviado: envie um objeto JSON com os campos."]
+    }
+
+
 # --- Bodies: nesting, size, content type ----------------------------------------
 
 
