@@ -383,9 +383,15 @@ RATELIMIT_FAIL_OPEN = True
 API_TOKEN_INATIVIDADE_HORAS = env.int("API_TOKEN_INATIVIDADE_HORAS", default=8)
 if API_TOKEN_INATIVIDADE_HORAS < 1:
     raise ImproperlyConfigured("API_TOKEN_INATIVIDADE_HORAS must be 1 or more (hours)")
+# ... and, however often it is used, this many days after the login (each use
+# would otherwise push the expiry forever).
+API_TOKEN_VIDA_MAXIMA_DIAS = env.int("API_TOKEN_VIDA_MAXIMA_DIAS", default=7)
+if API_TOKEN_VIDA_MAXIMA_DIAS < 1:
+    raise ImproperlyConfigured("API_TOKEN_VIDA_MAXIMA_DIAS must be 1 or more (days)")
 REST_KNOX = {
     "TOKEN_TTL": timedelta(hours=API_TOKEN_INATIVIDADE_HORAS),
     "AUTO_REFRESH": True,
+    "AUTO_REFRESH_MAX_TTL": timedelta(days=API_TOKEN_VIDA_MAXIMA_DIAS),
     "MIN_REFRESH_INTERVAL": 60,
     "AUTH_HEADER_PREFIX": "Token",
 }

@@ -49,6 +49,19 @@ def test_a_token_expires_after_the_configured_hours_without_use_and_each_use_def
     assert not AuthToken.objects.exists()  # knox deletes the expired token
 
 
+def test_a_token_used_all_the_time_still_ends_after_the_configured_days(settings):
+    # Found by the break-it review: with the sliding expiry alone, a token used at
+    # least every 8 h never expired. API_TOKEN_VIDA_MAXIMA_DIAS defaults to 7.
+    assert settings.API_TOKEN_VIDA_MAXIMA_DIAS == 7
+    with time_machine.travel(AGORA, tick=False) as relogio:
+        cliente = _com(token_criar(_usuario("rec", "recepcao")))
+        for _ in range(20):  # used every 8 h minus a minute: 6 days and 22 h
+            relogio.shift(timedelta(hours=7, minutes=59))
+            assert cliente.get("/api/pacientes/").status_code == 200
+        relogio.move_to(AGORA + timedelta(days=7, minutes=1))
+        assert cliente.get("/api/pacientes/").status_code == 401
+
+
 def test_the_login_answers_the_expiry_the_configured_hours_ahead(settings):
     _usuario("rec", "recepcao")
     with time_machine.travel(AGORA, tick=False):
