@@ -3,12 +3,13 @@
 from datetime import date, datetime, time, timedelta
 
 import django_filters
+from django import forms
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework.exceptions import ValidationError
 from rest_framework.filters import SearchFilter
 
-from apps.clinic.models import ANO_MAXIMO, ANO_MINIMO, Agendamento
+from apps.clinic.models import ANO_MAXIMO, ANO_MINIMO, Agendamento, Atendimento
 
 # Longer than any name (models.LIMITE_NOME) or masked CPF; a 100,000-character
 # term made SQLite fail ("LIKE or GLOB pattern too complex") with a 500.
@@ -54,6 +55,17 @@ def dia_do_parametro(request, campo: str, *, padrao: date) -> date:
     return validar_dia(dia, campo)
 
 
+class IdFilter(django_filters.NumberFilter):
+    """A row id as a whole number 1..2**63-1 (a bigint); anything else is a 400 by field."""
+
+    field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", 2**63 - 1)
+        super().__init__(*args, **kwargs)
+
+
 class AgendamentoFilter(django_filters.FilterSet):
     """Date range in the clinic's time zone (whole days, inclusive), dentist, patient, status."""
 
@@ -64,6 +76,12 @@ class AgendamentoFilter(django_filters.FilterSet):
         method="filtrar_data_fim", label=_("Até o dia, inclusive (fuso da clínica)")
     )
     status = django_filters.MultipleChoiceFilter(choices=Agendamento.Status.choices)
+    # Ids as plain numbers, not choices: a choice filter checks the id against
+    # every row of the table, so its 400 ("escolha válida") told a dentist which
+    # ids exist among other dentists' rows. Filtering the visible queryset by a
+    # number answers the same empty list for both.
+    dentista = IdFilter(field_name="dentista_id", label=_("Dentista (id)"))
+    paciente = IdFilter(field_name="paciente_id", label=_("Paciente (id)"))
 
     class Meta:
         model = Agendamento
@@ -75,3 +93,13 @@ class AgendamentoFilter(django_filters.FilterSet):
     def filtrar_data_fim(self, queryset, name, value):
         dia = validar_dia(value, name)
         return queryset.filter(data_hora__lt=inicio_do_dia(dia + timedelta(days=1)))
+
+
+class AtendimentoFilter(django_filters.FilterSet):
+    """Visit records by origin and by appointment id (a number, as AgendamentoFilter's ids)."""
+
+    agendamento = IdFilter(field_name="agendamento_id", label=_("Agendamento (id)"))
+
+    class Meta:
+        model = Atendimento
+        fields = ["origem", "agendamento"]

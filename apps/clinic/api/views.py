@@ -30,7 +30,7 @@ from apps.clinic.permissions import (
 )
 from apps.clinic.selectors import agendamentos_visiveis, atendimentos_visiveis
 
-from .filters import AgendamentoFilter, dia_do_parametro, inicio_do_dia
+from .filters import AgendamentoFilter, AtendimentoFilter, dia_do_parametro, inicio_do_dia
 from .serializers import (
     AgendamentoCriarSerializer,
     AgendamentoReagendarSerializer,
@@ -247,7 +247,7 @@ class AtendimentoViewSet(
 
     serializer_class = AtendimentoSerializer
     permission_classes = [TemPapel]
-    filterset_fields = ["origem", "agendamento"]
+    filterset_class = AtendimentoFilter
     papeis = PAPEIS_ATENDIMENTOS
 
     def get_queryset(self):
