@@ -60,7 +60,7 @@ def _esperar_fila(cliente, maximo: int, timeout: float = 900) -> None:
     """Wait until at most ``maximo`` messages are queued (and, for 0, none unacked)."""
     fim = time.monotonic() + timeout
     while True:
-        na_fila = cliente.llen("celery")
+        na_fila = cliente.llen("finalizacao")
         pendentes = cliente.hlen("unacked") if maximo == 0 else 0
         if na_fila <= maximo and pendentes == 0:
             return

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import environ
 from django.core.exceptions import ImproperlyConfigured
+from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -351,6 +352,39 @@ CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
 # one dropped by the server (restart, pg_terminate_backend) is replaced.
 CELERY_DB_REUSE_MAX = env.int("CELERY_DB_REUSE_MAX", default=100)
 CELERY_WORKER_SEND_TASK_EVENTS = False
+
+# Queues (issue 10, item 5): per-appointment closes on "finalizacao", the sweep
+# and any other long task on "varredura", so a long sweep never sits in front
+# of one appointment's close. A worker started without -Q consumes every queue
+# listed here (make run's does); `celery worker -Q varredura` takes only that one.
+# https://docs.celeryq.dev/en/stable/userguide/routing.html
+FILA_FINALIZACAO = "finalizacao"
+FILA_VARREDURA = "varredura"
+CELERY_TASK_DEFAULT_QUEUE = FILA_FINALIZACAO
+CELERY_TASK_QUEUES = [
+    Queue(FILA_FINALIZACAO, Exchange(FILA_FINALIZACAO), routing_key=FILA_FINALIZACAO),
+    Queue(FILA_VARREDURA, Exchange(FILA_VARREDURA), routing_key=FILA_VARREDURA),
+]
+CELERY_TASK_ROUTES = {
+    "apps.clinic.tasks.processar_agendamento_especifico": {"queue": FILA_FINALIZACAO},
+    "apps.clinic.tasks.verificar_e_finalizar_agendamentos_passados": {"queue": FILA_VARREDURA},
+    "celery.backend_cleanup": {"queue": FILA_VARREDURA},
+}
+
+# --- Operations: broker blips and the sweep's lock (issue 10, item 1; helper "broker") ---
+# --- end broker ---
+
+# --- Operations: database faults (issue 10, item 1; helper "bd") ---
+# --- end bd ---
+
+# --- Operations: health, dead-man check (issue 10, item 2; helper "saude") ---
+# --- end saude ---
+
+# --- Operations: task results, Flower (issue 10, item 3; helper "filas") ---
+# --- end filas ---
+
+# --- Operations: brokers, several machines, backups (issue 10, items 6-7; helper "deploy") ---
+# --- end deploy ---
 
 # --- Login, tokens and the client's address (apps.contas) ------------------------
 # Reverse proxies in front of gunicorn whose X-Forwarded-For is believed: 0
