@@ -144,11 +144,7 @@ class Stack:
                 f"{host}:{port}",
                 "--workers",
                 self.env.get("WEB_CONCURRENCY", "2"),
-                "--access-logfile",
-                "-",
-                # Path without the query string: searches (a name, a CPF) stay out of logs.
-                "--access-logformat",
-                '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss',
+                # Access log and its format: gunicorn.conf.py in the project root.
                 "--graceful-timeout",
                 "10",
                 "--no-control-socket",

@@ -60,6 +60,7 @@ INSTALLED_APPS = [
     "axes",
     "apps.clinic",
     "apps.contas",
+    "apps.operacao",
 ]
 
 MIDDLEWARE = [
