@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand
+from django.db import transaction
 from django.utils import timezone
 
 from apps.clinic import services
@@ -20,6 +21,10 @@ class Command(BaseCommand):
         "Não faz nada em um banco que já tem dados."
     )
 
+    # All or nothing: a Ctrl-C of the first `make run` during this command
+    # (the launcher kills it) left users without their password file, and
+    # every later run skipped the demo as "not empty".
+    @transaction.atomic
     def handle(self, *args, **options):
         User = get_user_model()
         if User.objects.exists() or Agendamento.objects.exists():
