@@ -406,8 +406,21 @@ class Stack:
                 # orphans now: ask them to go; killed at the restart if still there.
                 self._signal_group(child, signal.SIGTERM)
             elif now >= child.restart_at:
-                self._signal_group(child, signal.SIGKILL)
-                self._spawn(child)
+                if child.proc is not None:  # once: its pid may be reused later
+                    self._signal_group(child, signal.SIGKILL)
+                try:
+                    self._spawn(child)
+                except OSError as exc:  # e.g. its program gone after an upgrade: keep trying
+                    child.proc = None
+                    child.delay_s = restart_delay(child.delay_s, 0)
+                    child.restart_at = now + child.delay_s
+                    log.error(
+                        "could not start %s (%s); trying again in %.0f s",
+                        child.name,
+                        exc,
+                        child.delay_s,
+                    )
+                    continue
                 log.info("restarted %s (pid %d)", child.name, child.proc.pid)
 
     @staticmethod

@@ -20,6 +20,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 
 import psutil
 import pytest
@@ -320,3 +321,22 @@ def test_the_login_block_shows_the_password_only_on_the_run_that_created_it(
     assert ("s3nh4-d3m0" in bloco) is criado_agora
     assert "http://127.0.0.1:8000/admin/" in bloco
     assert bloco.splitlines()[-1].strip().startswith("Ctrl-C stops everything")
+
+
+@pytest.mark.celery_real
+def test_a_child_that_cannot_be_started_again_is_retried_with_growing_delays(
+    tmp_path, monkeypatch, caplog
+):
+    monkeypatch.setenv("NEXKODONTO_VAR_DIR", str(tmp_path))
+    pilha = launcher.Stack()
+    filho = launcher.Child("beat", [str(tmp_path / "no-such-program")])
+    filho.proc = subprocess.Popen(["true"])
+    filho.proc.wait()
+    filho.delay_s, filho.restart_at = 1.0, 0.0  # its restart is due
+    pilha.children["beat"] = filho
+    with caplog.at_level("INFO", logger="nexkodonto.launcher"):
+        pilha.supervise_once()
+        assert filho.proc is None and filho.delay_s == 2.0
+        assert filho.restart_at > time.monotonic()
+        pilha.supervise_once()  # not due yet: nothing
+    assert [r.getMessage().split(" (")[0] for r in caplog.records] == ["could not start beat"]
