@@ -246,7 +246,8 @@ def test_ctrl_c_during_a_pending_restart_and_the_stop_starts_nothing_again(tmp_p
 
 @pytest.mark.celery_real
 def test_a_failed_set_up_step_shows_its_error_and_stops(tmp_path):
-    env = _stack_env(DATABASE_URL="postgres://postgres@127.0.0.1:5432/h_supervisor_nao_existe")
+    # A database that cannot be opened: migrate fails.
+    env = _stack_env(DATABASE_URL=f"sqlite:///{tmp_path}/no/such/dir/db.sqlite3")
     done = subprocess.run(
         [sys.executable, "-m", "core.launcher"],
         cwd=BASE_DIR,
@@ -257,7 +258,7 @@ def test_a_failed_set_up_step_shows_its_error_and_stops(tmp_path):
     )
     assert done.returncode == 1
     saida = done.stdout + done.stderr
-    assert 'database "h_supervisor_nao_existe" does not exist' in saida
+    assert "unable to open database file" in saida
     assert "set-up step failed: manage.py migrate" in saida
     assert PARADO.search(saida)
 
