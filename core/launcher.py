@@ -145,8 +145,11 @@ def _pass_on(stream, drop: tuple[str, ...]) -> None:
     """Copy a child's output lines to our stdout, except those containing ``drop``."""
     for line in iter(stream.readline, b""):
         if not any(d.encode() in line for d in drop):
-            sys.stdout.buffer.write(line)
-            sys.stdout.buffer.flush()
+            try:
+                sys.stdout.buffer.write(line)
+                sys.stdout.buffer.flush()
+            except (OSError, ValueError):
+                pass  # our stdout is gone: keep reading, or the child blocks on a full pipe
     stream.close()
 
 
