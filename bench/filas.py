@@ -66,30 +66,12 @@ def _ambiente_dos_workers() -> dict[str, str]:
 
 
 def _iniciar_workers(layout: list[tuple[str, int, str | None]]) -> list[processos.Processo]:
-    """Start each ``(name, concurrency, queue or None)`` worker; wait until all are ready."""
+    """Start each ``(name, concurrency, queue or None)`` worker, each ready before the next."""
     env = _ambiente_dos_workers()
-    workers = []
-    for nome, concorrencia, fila in layout:
-        args = [
-            str(processos.BIN / "celery"),
-            "-A",
-            "core",
-            "worker",
-            "--loglevel",
-            "INFO",
-            "--concurrency",
-            str(concorrencia),
-            "--without-mingle",
-            "--without-gossip",
-            "--hostname",
-            f"{nome}-filas@%h",
-        ]
-        if fila:
-            args += ["-Q", fila]
-        workers.append(processos.Processo(f"filas-{nome}", args, env))
-    for worker in workers:
-        worker.esperar_texto(" ready.", timeout=90)
-    return workers
+    return [
+        processos.iniciar_worker(env, concurrency=concorrencia, nome=f"filas-{nome}", fila=fila)
+        for nome, concorrencia, fila in layout
+    ]
 
 
 def _limpar_redis() -> None:
@@ -280,6 +262,13 @@ def relatorio(resultados: dict, args, maquina: str, carga_ini, carga_fim, quando
             f"With one worker process, {um['depois_da_varredura']} of {um['salvos']} closes "
             "waited until the sweep ended."
         )
+    compartilhada = (
+        "\nThe machine was shared while this ran (other sessions' tests and builds: the load "
+        "averages above), so the sweep took longer than it would on an idle machine; the "
+        "layouts ran one after the other under the same kind of load.\n"
+        if carga_ini[0] > 1.0
+        else ""
+    )
     return f"""## 9. Queues: save-to-closed latency during a {args.vencidos:,}-row sweep
 
 Measured {quando} on {maquina}. Load average (1/5/15 min) at the start:
@@ -295,7 +284,7 @@ its first committed batch until it ends save one past appointment every
 ends after the sweep's `now`, so only its own task can close it. Latency is from the
 commit (the first `on_commit` callback) until this process, polling every ~5 ms,
 sees the row closed; "sweep s" is from sending the sweep to its result being ready.
-
+{compartilhada}
 {tabela}
 
 Check: {verificacao}.

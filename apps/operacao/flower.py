@@ -16,7 +16,7 @@ broker as the web, the workers and beat.
 
 Flower shows tasks from the workers' task events; by default
 (``enable_events``) it asks running workers to send them every few seconds
-(docs/RELIABILITY.md, "Task results and Flower", says what that costs).
+(README.md, "Task results and Flower", says what that costs).
 https://flower.readthedocs.io/en/latest/config.html
 """
 

@@ -25,7 +25,6 @@ from .support import BIN, Proc, process_env, wait_until
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_real]
 
 UM = "apps.clinic.tasks.processar_agendamento_especifico"
-VARREDURA = "apps.clinic.tasks.verificar_e_finalizar_agendamentos_passados"
 DADOS_PESSOAIS = {
     "nome": "Valquíria Resultado Sigilosa",
     "cpf": "529.982.247-25",
@@ -49,21 +48,25 @@ def test_a_close_and_a_sweep_store_their_outcome_with_ids_and_counts_only(celery
         permitir_retroativo=True,
     )
 
-    # The save's on-commit publish: the worker closes it and stores True.
+    # The save's on-commit publish: the worker closes it and stores True, with
+    # the id in its arguments (the publisher's argsrepr, JSON-encoded).
     fechamento = wait_until(
-        lambda: TaskResult.objects.filter(task_name=UM, status="SUCCESS").first(),
+        lambda: TaskResult.objects.filter(
+            task_name=UM, status="SUCCESS", task_args=f'"({agendamento.pk},)"'
+        ).first(),
         timeout=30,
         what="the close's result row",
     )
     assert Agendamento.objects.get(pk=agendamento.pk).status == "concluido"
-    assert fechamento.result == "true"
-    assert str(agendamento.pk) in fechamento.task_args
+    assert (fechamento.result, fechamento.task_kwargs) == ("true", '"{}"')
     assert fechamento.worker and fechamento.date_done
 
     # A sweep's result is its count (nothing left to close: 0).
-    assert verificar_e_finalizar_agendamentos_passados.delay().get(timeout=30) == 0
-    varredura = TaskResult.objects.get(task_name=VARREDURA)
+    resultado = verificar_e_finalizar_agendamentos_passados.delay()
+    assert resultado.get(timeout=30) == 0
+    varredura = TaskResult.objects.get(task_id=resultado.id)
     assert (varredura.status, varredura.result) == ("SUCCESS", "0")
+    assert varredura.task_name == verificar_e_finalizar_agendamentos_passados.name
 
     # No column of any result holds the patient's data or the free text.
     for resultado in TaskResult.objects.all():

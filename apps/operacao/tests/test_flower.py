@@ -1,3 +1,4 @@
+# ruff: noqa: F811  (the imported fixture is named as a test argument)
 """``make flower`` (``python -m apps.operacao.flower``): Flower on the broker, behind basic auth.
 
 Starts the real command against a Redis of the test's own and asks it over
@@ -13,7 +14,9 @@ import urllib.request
 import pytest
 
 from apps.clinic.tests.support import BASE_DIR, Proc, porta_livre, process_env, wait_until
-from apps.clinic.tests.test_falhas import RedisProprio
+
+# A redis-server of the test's own (the fault tests' fixture).
+from apps.clinic.tests.test_falhas import redis_proprio  # noqa: F401
 from apps.operacao.flower import erro_na_autenticacao
 
 pytestmark = pytest.mark.celery_real
@@ -34,14 +37,6 @@ def _status(url: str, credenciais: str | None = None) -> int:
         return erro.code
     except OSError:
         return 0
-
-
-@pytest.fixture
-def redis_proprio():
-    servidor = RedisProprio()
-    servidor.iniciar()
-    yield servidor
-    servidor.parar()
 
 
 def test_flower_answers_401_without_credentials_and_200_with_them(redis_proprio, tmp_path):
