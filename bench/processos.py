@@ -140,8 +140,13 @@ class Processo:
         self._fh.close()
 
 
-def iniciar_worker(env: dict[str, str], *, concurrency: int = 2, nome: str = "worker") -> Processo:
-    """Start ``celery -A core worker`` (INFO log, as in production) and wait until ready."""
+def iniciar_worker(
+    env: dict[str, str], *, concurrency: int = 2, nome: str = "worker", fila: str | None = None
+) -> Processo:
+    """Start ``celery -A core worker`` (INFO log, as in production) and wait until ready.
+
+    ``fila``: consume only that queue (``-Q``); None, every queue of the settings.
+    """
     proc = Processo(
         nome,
         [
@@ -157,6 +162,7 @@ def iniciar_worker(env: dict[str, str], *, concurrency: int = 2, nome: str = "wo
             "--without-gossip",
             "--hostname",
             f"{nome}-bench2@%h",
+            *(["-Q", fila] if fila else []),
         ],
         env,
     )

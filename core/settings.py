@@ -382,6 +382,27 @@ CELERY_TASK_ROUTES = {
 # --- end saude ---
 
 # --- Operations: task results, Flower (issue 10, item 3; helper "filas") ---
+# Task results in the database (django-celery-results), so the gestor sees the
+# closing tasks' outcomes in the admin (apps/operacao/admin_resultados.py).
+# Unlike the Redis result backend, publishing a task touches nothing here (no
+# result channel to subscribe to), so a save during a broker outage still
+# answers at once; the worker writes one row when the task ends. A result
+# holds ids and counts only (the tasks take an id and return a bool or a count).
+# https://django-celery-results.readthedocs.io/en/latest/getting_started.html
+INSTALLED_APPS += ["django_celery_results"]
+CELERY_RESULT_BACKEND = "django-db"
+# Also store the task's name, args, worker and queue: the admin lists by task.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-extended
+CELERY_RESULT_EXTENDED = True
+# Results older than this many days are deleted by celery.backend_cleanup,
+# which django-celery-beat's DatabaseScheduler schedules daily at 04:00 whenever
+# result_expires is set (routed to the "varredura" queue above).
+RESULTADOS_RETENCAO_DIAS = env.int("RESULTADOS_RETENCAO_DIAS", default=30)
+if RESULTADOS_RETENCAO_DIAS < 1:
+    raise ImproperlyConfigured("RESULTADOS_RETENCAO_DIAS must be 1 or more (days)")
+CELERY_RESULT_EXPIRES = timedelta(days=RESULTADOS_RETENCAO_DIAS)
+# Flower (`make flower`, the optional "flower" extra) reads FLOWER_BASIC_AUTH,
+# FLOWER_ADDRESS and FLOWER_PORT from the environment: apps/operacao/flower.py.
 # --- end filas ---
 
 # --- Operations: brokers, several machines, backups (issue 10, items 6-7; helper "deploy") ---

@@ -22,10 +22,11 @@ from .models import Agendamento
 logger = logging.getLogger(__name__)
 
 
-# ignore_result: nobody reads it, and with a Redis result backend a publish
-# would otherwise also subscribe to the result channel, which retries for many
-# seconds when Redis is down (the save that enqueued it would wait).
-@shared_task(bind=True, ignore_result=True)
+# Its result (True/False and the id in its args) is kept in the database result
+# backend for the gestor's admin. Publishing touches no result store there (a
+# Redis result backend made the publish subscribe to a result channel, which
+# retried for seconds with Redis down, so this task used ignore_result).
+@shared_task(bind=True)
 def processar_agendamento_especifico(self, agendamento_id: int) -> bool:
     """Close appointment ``agendamento_id`` if it is open and due; True if it closed it.
 

@@ -73,12 +73,13 @@ def redis_url():
 
         wait_until(answers, timeout=15, what="the embedded Redis to answer PING")
         url = f"redis+socket://{sock}"
-    overrides = override_settings(REDIS_URL=url, CELERY_BROKER_URL=url, CELERY_RESULT_BACKEND=url)
+    # Results stay in the test database (CELERY_RESULT_BACKEND="django-db"): the
+    # worker writes them there, and ``.get()`` polls them.
+    overrides = override_settings(REDIS_URL=url, CELERY_BROKER_URL=url)
     overrides.enable()
     from core.celery import app
 
     app.conf.broker_url = url
-    app.conf.result_backend = url
     yield url
     overrides.disable()
     if proc is not None:

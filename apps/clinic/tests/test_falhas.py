@@ -110,7 +110,8 @@ def celery_app(redis_proprio):
     # Not the current app: shared tasks' .delay() elsewhere must keep using core's.
     app = Celery("falhas", set_as_current=False)
     app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.broker_url = app.conf.result_backend = redis_proprio.url
+    # Results: the settings' database backend (the test database), not this Redis.
+    app.conf.broker_url = redis_proprio.url
     yield app
     app.close()
 
