@@ -125,17 +125,29 @@ def _worker(nome: str, redis_url: str, logs_dir: Path, *filas: str) -> Proc:
 
 
 class Workers:
-    """The session's workers seen as one: their logs together, stopped together."""
+    """The session's workers seen as one: their logs together, stopped together.
+
+    Anything else (``pid``, ``popen``, ``log``) is the first worker's: the only
+    one by default, the ``finalizacao`` one with two.
+    """
 
     def __init__(self, procs: list[Proc]):
         self.procs = procs
 
+    def __getattr__(self, nome: str):
+        return getattr(self.procs[0], nome)
+
     def output(self) -> str:
         return "\n".join(proc.output() for proc in self.procs)
 
-    def stop(self) -> None:
+    def wait_for_output(self, text: str, *, timeout: float = 30) -> None:
+        wait_until(
+            lambda: text in self.output(), timeout=timeout, what=f"{text!r} in a worker's log"
+        )
+
+    def stop(self, *, timeout: float = 30) -> None:
         for proc in self.procs:
-            proc.stop()
+            proc.stop(timeout=timeout)
 
 
 @pytest.fixture(scope="session")
