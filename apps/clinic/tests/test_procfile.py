@@ -30,7 +30,7 @@ from apps.contas.tokens import token_criar
 
 from .factories import DentistaFactory, PacienteFactory
 from .support import BASE_DIR, BIN, porta_livre, process_env, wait_until
-from .test_falhas import redis_proprio  # noqa: F401  (the stack's own Redis)
+from .test_falhas import _status, redis_proprio  # noqa: F401  (the stack's own Redis)
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_real]
 
@@ -84,14 +84,11 @@ def test_honcho_runs_the_procfile_and_each_queue_has_its_worker(redis_proprio, t
                 what=f"{nome} to be ready",
             )
 
-        def responde():
-            try:
-                with urllib.request.urlopen(f"http://127.0.0.1:{porta}/healthz", timeout=2) as r:
-                    return r.status == 200
-            except OSError:
-                return False
-
-        wait_until(responde, timeout=60, what="the Procfile's web to answer")
+        wait_until(
+            lambda: _status(f"http://127.0.0.1:{porta}/healthz") == 200,
+            timeout=60,
+            what="the Procfile's web to answer",
+        )
 
         # 1. A past appointment booked through the API: closed by the finalizacao worker.
         pedido = urllib.request.Request(

@@ -8,8 +8,6 @@ and what changes for a worker killed mid-sweep (no visibility timeout).
 import json
 import os
 import signal
-import subprocess
-import sys
 import time
 import uuid
 
@@ -20,11 +18,14 @@ from kombu import Connection
 
 from apps.clinic.models import Agendamento
 
-from .support import BASE_DIR, BIN, Proc, porta_livre, process_env, wait_until
+from .support import BIN, Proc, manage, porta_livre, process_env, wait_until
 from .test_broker_fora import SALVAR
 from .test_falhas import VARREDURA, _assert_cada_um_fechado_uma_vez, _backlog, _fechados
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_real]
+
+# Never reached: the settings only name it.
+REDIS_FICTICIO = "redis://127.0.0.1:6399/3"
 
 CONFIGURACAO = """
 import json
@@ -39,21 +40,8 @@ print(json.dumps({
 """
 
 
-def _shell(script: str, env: dict) -> subprocess.CompletedProcess:
-    feito = subprocess.run(
-        [sys.executable, "manage.py", "shell", "-c", script],
-        cwd=BASE_DIR,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert feito.returncode == 0, feito.stderr
-    return feito
-
-
 def _configuracao(**env) -> dict:
-    feito = _shell(CONFIGURACAO, process_env(redis_url="redis://127.0.0.1:6399/3", **env))
+    feito = manage("shell", "-c", CONFIGURACAO, env=process_env(redis_url=REDIS_FICTICIO, **env))
     return json.loads(feito.stdout.strip().splitlines()[-1])
 
 
@@ -64,13 +52,13 @@ def test_broker_url_moves_only_the_broker_and_drops_the_redis_transport_options(
     # visibility_timeout and the socket options are the Redis transport's.
     assert conf["opcoes"] == {"confirm_publish": True}
     # Results, the cache (and the sweep's lock, on the same URL) stay on Redis.
-    assert conf["resultados"] == "redis://127.0.0.1:6399/3"
-    assert conf["cache"] == "redis://127.0.0.1:6399/3"
+    assert conf["resultados"] == REDIS_FICTICIO
+    assert conf["cache"] == REDIS_FICTICIO
 
 
 def test_without_broker_url_the_broker_is_redis_url():
     conf = _configuracao()
-    assert conf["broker"] == "redis://127.0.0.1:6399/3"
+    assert conf["broker"] == REDIS_FICTICIO
     assert "visibility_timeout" in conf["opcoes"]
 
 
@@ -78,7 +66,7 @@ def test_with_rabbitmq_unreachable_a_save_returns_quickly_and_logs_the_id_only(r
     env = process_env(
         redis_url=redis_url, BROKER_URL=f"amqp://guest:guest@127.0.0.1:{porta_livre()}//"
     )
-    feito = _shell(SALVAR, env)
+    feito = manage("shell", "-c", SALVAR, env=env, timeout=60)
     resultado = json.loads(feito.stdout.strip().splitlines()[-1])
     print(f"save with RabbitMQ unreachable: {resultado['segundos']:.3f} s")
     assert resultado["segundos"] < 2.0

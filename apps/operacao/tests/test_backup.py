@@ -27,6 +27,7 @@ from django.db import connection
 # The clinic's real-Redis fixture (the cache of the processes below), not a copy of it.
 from apps.clinic.tests.conftest import redis_url  # noqa: F401
 from apps.clinic.tests.support import BIN, Proc, manage, porta_livre, process_env, wait_until
+from apps.clinic.tests.test_falhas import _status
 
 # Every table of the clinic, plus the logins and the sweep's schedule.
 TABELAS = sorted(
@@ -180,13 +181,11 @@ def _copia_funciona(tmp: Path, env: dict, *, agendamentos: int) -> None:
             with urllib.request.urlopen(pedido, timeout=10) as resposta:
                 return resposta.status, json.loads(resposta.read())
 
-        def responde():
-            try:
-                return urllib.request.urlopen(base + "/healthz", timeout=2).status == 200
-            except OSError:
-                return False
-
-        wait_until(responde, timeout=30, what="gunicorn on the restored database")
+        wait_until(
+            lambda: _status(base + "/healthz") == 200,
+            timeout=30,
+            what="gunicorn on the restored database",
+        )
         _, login = pedir("/api/auth/token/", {"username": "gestor", "password": senha})
         status, pagina = pedir("/api/agendamentos/", token=login["token"])
         assert status == 200
