@@ -24,10 +24,8 @@ from django.apps import apps
 from django.core.management import CommandError, call_command
 from django.db import connection
 
-# The clinic's real-Redis fixture (the cache of the processes below), not a copy of it.
-from apps.clinic.tests.conftest import redis_url  # noqa: F401
 from apps.clinic.tests.support import BIN, Proc, manage, porta_livre, process_env, wait_until
-from apps.clinic.tests.test_falhas import _status
+from apps.clinic.tests.test_falhas import RedisProprio, _status
 
 # Every table of the clinic, plus the logins and the sweep's schedule.
 TABELAS = sorted(
@@ -90,6 +88,15 @@ with connection.cursor() as c:
          timezone.now(), timezone.now()],
     )
 """
+
+
+@pytest.fixture
+def redis_cache():
+    """A Redis of the test's own: the processes' cache (login limit); they publish nowhere."""
+    servidor = RedisProprio()
+    servidor.iniciar()
+    yield servidor.url
+    servidor.parar()
 
 
 def _ambiente(tmp: Path, url_redis: str, database_url: str) -> dict:
@@ -234,10 +241,10 @@ def bancos_pg():
 def test_a_pg_dump_restored_into_an_empty_database_has_every_row_and_serves(
     bancos_pg,
     tmp_path,
-    redis_url,  # noqa: F811 (the fixture imported above)
+    redis_cache,
 ):
     params, (origem, restaurado) = bancos_pg
-    env = _ambiente(tmp_path, redis_url, _url_pg(params, origem))
+    env = _ambiente(tmp_path, redis_cache, _url_pg(params, origem))
     alvo = _carregar_demo_e_historico(env)
 
     # The commands of docs/DEPLOY.md, "Backups": a custom-format dump...
@@ -275,11 +282,11 @@ def test_a_pg_dump_restored_into_an_empty_database_has_every_row_and_serves(
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="the embedded SQLite's backup")
 def test_copia_sqlite_takes_what_the_wal_holds_and_the_copy_restores_and_serves(
     tmp_path,
-    redis_url,  # noqa: F811 (the fixture imported above)
+    redis_cache,
 ):
     banco = tmp_path / "var" / "db.sqlite3"
     banco.parent.mkdir()
-    env = _ambiente(tmp_path, redis_url, f"sqlite:///{banco}")
+    env = _ambiente(tmp_path, redis_cache, f"sqlite:///{banco}")
     manage("migrate", "--noinput", env=env, timeout=300)
     # A connection held open, as a running site holds one: SQLite then does not
     # checkpoint when the commands close theirs, and the data stays in the WAL.
