@@ -47,6 +47,9 @@ def preparar(nome_banco: str, redis_db: int, **extra_env: str) -> dict[str, str]
     with _pg_admin() as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{nome_banco}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{nome_banco}"')
+    # The benchmarks measure the Redis broker (bench.memoria reads its queue
+    # lengths): a BROKER_URL naming RabbitMQ is left out.
+    os.environ.pop("BROKER_URL", None)
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTEST_")}
     env.update(
         DATABASE_URL=f"{PG}/{nome_banco}",

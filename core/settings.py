@@ -301,12 +301,11 @@ _validar_politica_de_finalizacao()
 REDIS_URL = env.str("REDIS_URL", default=f"redis+socket://{VAR_DIR / 'redis.sock'}")
 
 CELERY_BROKER_URL = REDIS_URL
-CELERY_RESULT_BACKEND = REDIS_URL
+# Task results: the database (django-celery-results), see the "filas" section below.
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
-CELERY_RESULT_EXPIRES = 24 * 3600
 # The clinic's tasks are idempotent, so a message is acknowledged only after
 # the task ran, and redelivered if the worker process died under it.
 # https://docs.celeryq.dev/en/stable/userguide/tasks.html#Task.acks_late
@@ -331,11 +330,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "socket_connect_timeout": 2,
     "socket_timeout": 5,
 }
-# Give up reconnecting to the result backend after a few seconds instead of
-# the default 20 retries (https://docs.celeryq.dev/en/stable/userguide/configuration.html#result-backend-transport-options).
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {"retry_policy": {"timeout": 2.0}}
-CELERY_REDIS_SOCKET_CONNECT_TIMEOUT = 2
-CELERY_REDIS_SOCKET_TIMEOUT = 5
 # A publish from a web request must not hang when the broker is down: a few
 # quick retries, then the caller logs and the sweep closes the row later.
 CELERY_TASK_PUBLISH_RETRY = True
@@ -406,6 +400,27 @@ CELERY_RESULT_EXPIRES = timedelta(days=RESULTADOS_RETENCAO_DIAS)
 # --- end filas ---
 
 # --- Operations: brokers, several machines, backups (issue 10, items 6-7; helper "deploy") ---
+# The broker may be another server than Redis: BROKER_URL set to
+# amqp://user:pass@host:5672/vhost runs the queues on RabbitMQ (docs/DEPLOY.md).
+# Redis (REDIS_URL) stays required: the cache, the sweep's lock and the result
+# backend live there. Unset, the broker is REDIS_URL, as before.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-url
+CELERY_BROKER_URL = env.str("BROKER_URL", default=REDIS_URL)
+BROKER_E_REDIS = CELERY_BROKER_URL.split(":", 1)[0] in {"redis", "rediss", "redis+socket"}
+if not BROKER_E_REDIS:
+    # The Redis transport's options (visibility_timeout, socket timeouts) mean
+    # nothing to RabbitMQ: it redelivers an unacknowledged message as soon as
+    # its consumer's connection closes, and cancels a consumer that holds one
+    # longer than the server's consumer_timeout (30 min by default), which must
+    # stay above CELERY_TASK_TIME_LIMIT.
+    # https://www.rabbitmq.com/docs/consumers#acknowledgement-timeout
+    # confirm_publish: a publish returns once RabbitMQ has taken the message
+    # (publisher confirms), so a broker crash right after a save cannot lose
+    # it silently. https://docs.celeryq.dev/projects/kombu/en/stable/reference/kombu.transport.pyamqp.html
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"confirm_publish": True}
+    # A publish from a web request must not hang on an unreachable RabbitMQ
+    # either (seconds; py-amqp's connect timeout, default 4).
+    CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # --- end deploy ---
 
 # --- Login, tokens and the client's address (apps.contas) ------------------------

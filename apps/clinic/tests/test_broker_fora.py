@@ -13,7 +13,12 @@ from apps.clinic.models import Agendamento
 
 from .support import BASE_DIR, process_env
 
-pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.celery_real]
+# The broker down is a closed Redis port: this tests the Redis transport.
+pytestmark = [
+    pytest.mark.django_db(transaction=True),
+    pytest.mark.celery_real,
+    pytest.mark.broker_redis,
+]
 
 SALVAR = """
 import json, time
