@@ -106,7 +106,7 @@ class Broker(HealthCheck):
             with Connection(
                 settings.CELERY_BROKER_URL, connect_timeout=settings.SAUDE_TIMEOUT_SEGUNDOS
             ) as conexao:
-                conexao.ensure_connection(max_retries=1)
+                conexao.ensure_connection(max_retries=0)  # 0: no retry
         except Exception as erro:  # kombu raises the transport's own errors
             raise Problema("broker_indisponivel", str(self.motivo_padrao)) from erro
 

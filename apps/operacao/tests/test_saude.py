@@ -204,6 +204,20 @@ def test_a_stopped_broker_is_red_and_answers_within_two_seconds(
     assert duracao < 3, duracao
 
 
+def test_an_amqp_broker_that_refuses_the_connection_is_red_with_no_policy_check(
+    client, broker, workers, url_parada
+):
+    _execucao(timedelta(minutes=1))
+    porta = url_parada.rsplit(":", 1)[1].split("/")[0]
+    broker(f"amqp://guest:guest@127.0.0.1:{porta}//")
+
+    status, corpo, _texto = _pronto(client)
+
+    assert status == 503
+    assert corpo["verificacoes"]["broker"]["codigo"] == "broker_indisponivel"
+    assert "politica_de_memoria_do_broker" not in corpo["verificacoes"]  # Redis only
+
+
 def test_an_evicting_broker_is_reported_but_ready_stays_green(
     client, broker, workers, servidores_redis
 ):
