@@ -24,6 +24,7 @@ import typing
 import redis
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from health_check.base import HealthCheck
@@ -214,10 +215,15 @@ class Varredura(HealthCheck):
     def _run(self) -> None:
         from django.utils import timezone
 
-        avaliacao = deadman.avaliar(
-            agora=timezone.now(),
-            inicio_do_processo=self.inicio_do_processo or deadman.INICIO_DO_PROCESSO,
-        )
+        try:
+            avaliacao = deadman.avaliar(
+                agora=timezone.now(),
+                inicio_do_processo=self.inicio_do_processo or deadman.INICIO_DO_PROCESSO,
+            )
+        except DatabaseError as erro:
+            # The database check reports the outage; this one cannot judge the
+            # sweep (and must not log a crash on every probe meanwhile).
+            raise Problema(self.codigo_padrao, str(self.motivo_padrao)) from erro
         deadman.registrar_transicao(avaliacao)
         self.detalhes = avaliacao.detalhes()
         if not avaliacao.ok:

@@ -184,6 +184,24 @@ def test_a_database_error_is_red_without_its_text(client, broker, workers, monke
     assert "10.9.8.7" not in texto and "5432" not in texto and "password" not in texto
 
 
+def test_with_the_database_down_the_sweep_is_not_judged_and_no_crash_is_logged(
+    client, broker, workers, monkeypatch, caplog
+):
+    def falha(**kwargs):
+        raise OperationalError('could not connect to server "10.9.8.7"')
+
+    monkeypatch.setattr(deadman, "avaliar", falha)
+    status, corpo, _texto = _pronto(client)
+
+    assert status == 503
+    assert corpo["verificacoes"]["varredura"] == {
+        "status": "erro",
+        "codigo": "varredura_nao_verificada",
+        "motivo": "Não foi possível verificar a varredura.",
+    }
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
 # --- broker -----------------------------------------------------------------------------
 
 
