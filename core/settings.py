@@ -373,6 +373,18 @@ CELERY_TASK_ROUTES = {
 # --- end bd ---
 
 # --- Operations: health, dead-man check (issue 10, item 2; helper "saude") ---
+# /health/ready's probes of the broker and of the workers (a Celery ping)
+# give up after this many seconds (0 < t <= 5), so a probe answers in about
+# that long with the broker or every worker gone. docs/OPERACAO.md.
+SAUDE_TIMEOUT_SEGUNDOS = env.float("SAUDE_TIMEOUT_SEGUNDOS", default=1.0)
+if not 0 < SAUDE_TIMEOUT_SEGUNDOS <= 5:
+    raise ImproperlyConfigured("SAUDE_TIMEOUT_SEGUNDOS must be above 0 and at most 5 (seconds)")
+# The sweep keeps this many of its newest run records (ExecucaoVarredura),
+# deleting older ones at the end of each run: 1,000 is 41 days of an hourly
+# sweep, under 3 hours of a 10-second one. The dead-man check needs only the newest.
+VARREDURA_EXECUCOES_MANTIDAS = env.int("VARREDURA_EXECUCOES_MANTIDAS", default=1000)
+if VARREDURA_EXECUCOES_MANTIDAS < 1:
+    raise ImproperlyConfigured("VARREDURA_EXECUCOES_MANTIDAS must be 1 or more")
 # --- end saude ---
 
 # --- Operations: task results, Flower (issue 10, item 3; helper "filas") ---

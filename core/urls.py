@@ -1,4 +1,4 @@
-"""URL configuration: the admin, the REST API under /api/, a health check."""
+"""URL configuration: the admin, the REST API under /api/, health checks (apps.operacao)."""
 
 from django.contrib import admin
 from django.core.exceptions import RequestDataTooBig
@@ -8,18 +8,13 @@ from django.views import defaults
 
 from apps.clinic.api.exceptions import mensagem_corpo_grande_demais, resposta_requisicao_suspeita
 
-
-def healthz(request):
-    """Liveness probe for the launcher and load balancers: always 200 JSON."""
-    return JsonResponse({"status": "ok"})
-
-
 urlpatterns = [
     path("admin/", admin.site.urls),
     # Before api/: its /api/auth/logout/ (token or session) shadows DRF's session-only page.
     path("api/auth/", include("apps.contas.urls")),
     path("api/", include("apps.clinic.api.urls")),
-    path("healthz", healthz, name="healthz"),
+    # /health/live, /health/ready and /healthz (an alias of live): docs/OPERACAO.md.
+    path("", include("apps.operacao.urls")),
 ]
 
 

@@ -26,6 +26,7 @@ from .models import (
     Agendamento,
     Atendimento,
     Dentista,
+    ExecucaoVarredura,
     HistoricoStatus,
     Paciente,
 )
@@ -535,6 +536,42 @@ class HistoricoStatusAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAd
     raw_id_fields = ("agendamento",)
 
     # Append-only: visible, never editable.
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(ExecucaoVarredura)
+class ExecucaoVarreduraAdmin(admin.ModelAdmin):
+    """The sweep's run records (the dead-man check's input): read-only, for the gestor.
+
+    By role, not by model permission: the gestor group got its permissions
+    when it was created (migration 0002), before this model existed.
+    """
+
+    list_display = (
+        "id",
+        "iniciada_em",
+        "terminada_em",
+        "resultado",
+        "fechados",
+        "ignorados",
+        "task_id",
+    )
+    list_filter = ("resultado",)
+    readonly_fields = list_display
+
+    def has_module_permission(self, request):
+        return papel(request.user) == "gestor"
+
+    def has_view_permission(self, request, obj=None):
+        return papel(request.user) == "gestor"
+
     def has_add_permission(self, request):
         return False
 

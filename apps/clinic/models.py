@@ -515,3 +515,41 @@ class HistoricoStatus(models.Model):
         if self.usuario_id:
             return str(self.usuario)
         return f"sistema ({self.task_id})" if self.task_id else "sistema"
+
+
+class ExecucaoVarredura(models.Model):
+    """One run of the closing sweep (the task), as the dead-man check reads it.
+
+    Written by the sweep task only (``apps/clinic/tasks.py``): a row when the
+    run starts, completed when it ends. ``/health/ready`` (apps/operacao)
+    turns red when the newest run that started sweeping is too old for the
+    schedule. Only the last ``VARREDURA_EXECUCOES_MANTIDAS`` rows are kept
+    (the task deletes older ones), so the table stays small.
+    """
+
+    class Resultado(models.TextChoices):
+        EM_ANDAMENTO = "em_andamento", _("em andamento")
+        CONCLUIDA = "concluida", _("concluída")
+        PULADA = "pulada", _("pulada (outra execução tinha o lock)")
+        FALHOU = "falhou", _("falhou")
+
+    task_id = models.CharField(_("tarefa Celery"), max_length=64, blank=True)
+    iniciada_em = models.DateTimeField(_("iniciada em"))
+    terminada_em = models.DateTimeField(_("terminada em"), null=True, blank=True)
+    resultado = models.CharField(
+        _("resultado"), max_length=12, choices=Resultado.choices, default=Resultado.EM_ANDAMENTO
+    )
+    fechados = models.PositiveIntegerField(_("fechados"), default=0)
+    # Due appointments left open because of bad data (patient or dentist gone,
+    # end not after start): the ids are in the worker's log.
+    ignorados = models.PositiveIntegerField(_("ignorados (dados ruins)"), default=0)
+
+    class Meta:
+        verbose_name = _("execução da varredura")
+        verbose_name_plural = _("execuções da varredura")
+        # Newest first; ids grow with time, and the primary key's index serves
+        # both the dead-man check's "newest run" and the task's purge.
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"Varredura #{self.pk} ({self.get_resultado_display()})"

@@ -462,7 +462,11 @@ def executar_finalizacao(
 
 
 def finalizar_agendamentos_vencidos(
-    *, now: datetime, task_id: str = "", tamanho_lote: int | None = None
+    *,
+    now: datetime,
+    task_id: str = "",
+    tamanho_lote: int | None = None,
+    ignorados: set[int] | None = None,
 ) -> int:
     """Close every appointment that is open and due at ``now``; return how many.
 
@@ -477,6 +481,10 @@ def finalizar_agendamentos_vencidos(
     and reported in the log (ids only); if a batch fails in the database for
     another reason, its rows are retried one by one and the failing ones are
     reported and skipped. Every other due appointment is closed.
+
+    ``ignorados``: a set the caller passes to learn which ids were skipped as
+    bad rows; they are added to it as the sweep goes (so it holds them even
+    when the sweep then raises). The return value stays the closed count.
     """
     tamanho_lote = tamanho_lote or settings.FINALIZACAO_TAMANHO_LOTE
     # Most runs find nothing due: a one-line probe answers that without
@@ -484,7 +492,7 @@ def finalizar_agendamentos_vencidos(
     if not ha_agendamentos_vencidos(now=now):
         return 0
     total = 0
-    ignorados: set[int] = set()
+    ignorados = set() if ignorados is None else ignorados
     while True:
         vencidos = agendamentos_vencidos(now=now).exclude(pk__in=ignorados)
         try:

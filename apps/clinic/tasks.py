@@ -12,12 +12,13 @@ import logging
 
 from celery import shared_task
 from django.conf import settings
+from django.db import DatabaseError
 from django.utils import timezone
 
 from core.locks import lock_exclusivo
 
 from . import services
-from .models import Agendamento
+from .models import Agendamento, ExecucaoVarredura
 
 logger = logging.getLogger(__name__)
 
@@ -51,6 +52,32 @@ def verificar_e_finalizar_agendamentos_passados(self) -> int | None:
     second overlapping run (two beats, a slow run) returns None at once
     instead of competing for the same rows; correctness does not depend on
     the lock (rows are claimed with SKIP LOCKED), only wasted work does.
+
+    Each run is recorded in ``ExecucaoVarredura`` (start; then end, closed
+    and bad-row counts, and whether it was skipped for the lock or failed):
+    the dead-man check of ``/health/ready`` reads it. A rerun adds a row.
+    """
+    Resultado = ExecucaoVarredura.Resultado
+    execucao = ExecucaoVarredura.objects.create(
+        task_id=self.request.id or "", iniciada_em=timezone.now()
+    )
+    ignorados: set[int] = set()
+    try:
+        fechados = _varrer(self, ignorados)
+    except BaseException:  # the soft time limit too: recorded, then re-raised
+        _registrar_fim(execucao, Resultado.FALHOU, ignorados=len(ignorados))
+        raise
+    if fechados is None:
+        _registrar_fim(execucao, Resultado.PULADA)
+    else:
+        _registrar_fim(execucao, Resultado.CONCLUIDA, fechados=fechados, ignorados=len(ignorados))
+    return fechados
+
+
+def _varrer(self, ignorados: set[int]) -> int | None:
+    """The sweep under its lock (``self``: the task); None when another run holds it.
+
+    The ids of bad rows it leaves open are added to ``ignorados``.
     """
     nome = "verificar_e_finalizar_agendamentos_passados"
     with lock_exclusivo(
@@ -60,7 +87,26 @@ def verificar_e_finalizar_agendamentos_passados(self) -> int | None:
             logger.info("sweep skipped: another run holds the lock (task %s)", self.request.id)
             return None
         fechados = services.finalizar_agendamentos_vencidos(
-            now=timezone.now(), task_id=self.request.id or ""
+            now=timezone.now(), task_id=self.request.id or "", ignorados=ignorados
         )
     logger.info("sweep closed %d appointment(s) (task %s)", fechados, self.request.id)
     return fechados
+
+
+def _registrar_fim(execucao: ExecucaoVarredura, resultado: str, **contagens: int) -> None:
+    """Complete the run's record and keep only the newest ``VARREDURA_EXECUCOES_MANTIDAS``.
+
+    A database error here is logged, never raised: it must not turn a sweep
+    that closed its rows into a failed task, nor hide the error of one that failed.
+    """
+    try:
+        ExecucaoVarredura.objects.filter(pk=execucao.pk).update(
+            terminada_em=timezone.now(), resultado=resultado, **contagens
+        )
+        corte = ExecucaoVarredura.objects.order_by("-id").values_list("id", flat=True)[
+            settings.VARREDURA_EXECUCOES_MANTIDAS :
+        ][:1]
+        if corte:
+            ExecucaoVarredura.objects.filter(id__lte=corte[0]).delete()
+    except DatabaseError as erro:
+        logger.warning("sweep run %s could not be recorded (%s)", execucao.pk, type(erro).__name__)
