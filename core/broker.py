@@ -18,7 +18,9 @@ network cut). What happens, read in ``celery/worker/consumer/consumer.py``
    'hostname'`` in ``restore_unacked``. That is not a connection error, so
    nothing catches it and the worker exits ("Unrecoverable error").
    An idle worker has nothing to restore, which is why its restart is
-   harmless.
+   harmless. Sometimes the process does not even exit: it stays in its
+   shutdown ("Error on stopping Hub", same error), connected to nothing,
+   consuming nothing.
 3. Had it survived, the running task's ack would later go through the same
    old channel and fail the same way.
 
