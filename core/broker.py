@@ -52,13 +52,24 @@ class QoSRedis(kombu_redis.QoS):
     """kombu's Redis QoS, except that a running task's message is not requeued on close."""
 
     def restore_unacked(self, client=None):
+        """Requeue the delivered, unacked messages, except those of tasks still running.
+
+        During a worker shutdown (warm: its tasks have ended; cold: they are
+        being killed) every message is requeued, as kombu does.
+        """
         from celery.worker import state
 
-        em_execucao = {
-            pedido.message.delivery_tag
-            for pedido in tuple(state.active_requests)
-            if getattr(pedido, "message", None) is not None
-        }
+        parando = any(
+            sinal is not None and sinal is not False
+            for sinal in (state.should_stop, state.should_terminate)
+        )
+        em_execucao = set()
+        if not parando:
+            em_execucao = {
+                pedido.message.delivery_tag
+                for pedido in tuple(state.active_requests)
+                if getattr(pedido, "message", None) is not None
+            }
         with self.channel.conn_or_acquire(client) as client:
             for tag in self._delivered:
                 if tag not in em_execucao:
