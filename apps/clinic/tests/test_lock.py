@@ -30,7 +30,9 @@ TTL = 3
 
 
 @pytest.fixture
-def redis_do_lock(settings):
+def redis_do_lock(settings, redis_url):
+    # redis_url first: the session's Celery app points at the session Redis
+    # before an eager apply() here builds (and caches) its result backend.
     servidor = RedisProprio(persistente=True)
     servidor.iniciar()
     settings.REDIS_URL = servidor.url
