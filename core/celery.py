@@ -9,11 +9,23 @@ import os
 from celery import Celery
 from celery.signals import task_prerun
 
+from core import broker
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
+# A broker blip while a task runs must not kill the worker (see core/broker.py).
+broker.instalar()
 
 app = Celery("core")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+@app.on_after_configure.connect
+def cancelamento_conforme_o_broker(sender: Celery, **kwargs) -> None:
+    """Redis: a running task survives a broker blip; RabbitMQ: it is cancelled (core/broker.py)."""
+    sender.conf.worker_cancel_long_running_tasks_on_connection_loss = (
+        broker.cancelar_ao_perder_conexao(str(sender.conf.broker_url or ""))
+    )
 
 
 @task_prerun.connect

@@ -367,6 +367,24 @@ CELERY_TASK_ROUTES = {
 }
 
 # --- Operations: broker blips and the sweep's lock (issue 10, item 1; helper "broker") ---
+# On a broker connection loss the worker reconnects for ever (max_retries None:
+# a Redis down for an hour must not leave a worker that gave up), and a task
+# that is running keeps running. On Redis its ack after the reconnect is a
+# command on Redis' unacked set, which core/broker.py makes work (kombu 5.7
+# crashed there); on RabbitMQ a delivery tag dies with its channel and the
+# broker redelivers the message at once, so the running copy is cancelled
+# instead of doubling (the setting becomes True by default in Celery 6).
+# core/celery.py sets worker_cancel_long_running_tasks_on_connection_loss from
+# the final broker URL (core.broker.cancelar_ao_perder_conexao).
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#worker-cancel-long-running-tasks-on-connection-loss
+CELERY_BROKER_CONNECTION_RETRY = True
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+# The sweep's lock lives this many seconds and its holder renews it every
+# third of that (core/locks.py): a release lost to a Redis outage, or a
+# holder killed with SIGKILL, blocks later sweeps for at most this long.
+SWEEP_LOCK_TTL = env.int("SWEEP_LOCK_TTL", default=60)
+if SWEEP_LOCK_TTL < 3:
+    raise ImproperlyConfigured("SWEEP_LOCK_TTL must be at least 3 seconds")
 # --- end broker ---
 
 # --- Operations: database faults (issue 10, item 1; helper "bd") ---

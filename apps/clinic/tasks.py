@@ -81,7 +81,7 @@ def _varrer(self, ignorados: set[int]) -> int | None:
     """
     nome = "verificar_e_finalizar_agendamentos_passados"
     with lock_exclusivo(
-        nome, expira_em_segundos=settings.CELERY_TASK_TIME_LIMIT + 60, dono=self.request.id or ""
+        nome, expira_em_segundos=settings.SWEEP_LOCK_TTL, dono=self.request.id or ""
     ) as obtido:
         if not obtido:
             logger.info("sweep skipped: another run holds the lock (task %s)", self.request.id)

