@@ -27,7 +27,6 @@ from datetime import timedelta
 
 import psycopg
 import pytest
-from celery import Celery
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
 from django.db import OperationalError, close_old_connections, connection, transaction
@@ -40,8 +39,10 @@ from apps.clinic.models import Agendamento, Atendimento, HistoricoStatus
 from apps.contas.tokens import token_criar
 
 from .factories import DentistaFactory, PacienteFactory
-from .support import BIN, Proc, database_url_for_tests, porta_livre, process_env, wait_until
-from .test_falhas import RedisProprio
+from .support import database_url_for_tests, process_env, wait_until
+
+# The fault tests' own Redis, producer and process starter (real processes).
+from .test_falhas import celery_app, processos, redis_proprio  # noqa: F401
 
 UM = "apps.clinic.tasks.processar_agendamento_especifico"
 SO_POSTGRESQL = pytest.mark.skipif(
@@ -259,86 +260,6 @@ def test_the_settings_refuse_a_worker_statement_timeout_not_below_the_soft_limit
 # --- real processes ---------------------------------------------------------------------
 
 
-@pytest.fixture
-def redis_proprio():
-    servidor = RedisProprio()
-    servidor.iniciar()
-    yield servidor
-    servidor.parar()
-
-
-@pytest.fixture
-def produtor(redis_proprio):
-    """A producer bound to the test's own Redis (send_task by name)."""
-    app = Celery("banco-falhas", set_as_current=False)
-    app.config_from_object("django.conf:settings", namespace="CELERY")
-    app.conf.broker_url = app.conf.result_backend = redis_proprio.url
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def processos(tmp_path, redis_proprio):
-    """Start project processes on the test's Redis; each is stopped at the end of the test."""
-    iniciados: list[Proc] = []
-
-    def iniciar(nome: str, args: list[str], pronto: str, **env: str) -> Proc:
-        proc = Proc(nome, args, process_env(redis_url=redis_proprio.url, **env), tmp_path)
-        iniciados.append(proc)
-        proc.wait_for_output(pronto, timeout=60)
-        return proc
-
-    def worker(**env: str) -> Proc:
-        return iniciar(
-            "worker",
-            [
-                str(BIN / "celery"),
-                "-A",
-                "core",
-                "worker",
-                "--loglevel",
-                "INFO",
-                "--concurrency",
-                "1",
-                "--without-mingle",
-                "--without-gossip",
-                "--hostname",
-                f"bd-{uuid.uuid4().hex[:6]}@%h",
-            ],
-            " ready.",
-            **env,
-        )
-
-    def web(trabalhadores: int = 2) -> int:
-        """gunicorn on a free port, answering /healthz; returns the port."""
-        porta = porta_livre()
-        iniciar(
-            "web",
-            [
-                str(BIN / "gunicorn"),
-                "core.wsgi",
-                "--bind",
-                f"127.0.0.1:{porta}",
-                "--workers",
-                str(trabalhadores),
-                "--no-control-socket",
-            ],
-            "Booting worker",
-        )
-        wait_until(
-            lambda: _pedir(f"http://127.0.0.1:{porta}/healthz")[0] == 200,
-            timeout=30,
-            what="gunicorn to answer",
-        )
-        return porta
-
-    iniciar.worker = worker
-    iniciar.web = web
-    yield iniciar
-    for proc in reversed(iniciados):
-        proc.stop(timeout=20)
-
-
 def _vencido() -> Agendamento:
     """An open appointment that ended 3 h ago, saved without the on-save signal."""
     (ag,) = Agendamento.objects.bulk_create(
@@ -367,10 +288,14 @@ def _consultas_do_worker(outra: psycopg.Connection, trecho: str) -> list[tuple]:
 @pytest.mark.celery_real
 @pytest.mark.django_db(transaction=True)
 def test_a_task_blocked_on_a_lock_has_its_statement_cancelled_before_the_soft_limit(
-    produtor, processos
+    redis_proprio,  # noqa: F811
+    celery_app,  # noqa: F811
+    processos,  # noqa: F811 (a fixture of test_falhas)
 ):
     suave = 10
     worker = processos.worker(
+        redis_proprio.url,
+        concurrency=1,
         CELERY_TASK_SOFT_TIME_LIMIT=str(suave),
         CELERY_TASK_TIME_LIMIT=str(suave + 5),
         CELERY_VISIBILITY_TIMEOUT="60",
@@ -386,7 +311,7 @@ def test_a_task_blocked_on_a_lock_has_its_statement_cancelled_before_the_soft_li
         travadora.execute("BEGIN")
         travadora.execute("LOCK TABLE clinic_historicostatus IN EXCLUSIVE MODE")
         inicio = time.monotonic()
-        produtor.send_task(UM, args=[ag.pk])
+        celery_app.send_task(UM, args=[ag.pk])
         wait_until(
             lambda: any(
                 estado == "active" and espera == "Lock"
@@ -418,9 +343,11 @@ def test_a_task_blocked_on_a_lock_has_its_statement_cancelled_before_the_soft_li
 @pytest.mark.celery_real
 @pytest.mark.django_db(transaction=True)
 def test_the_on_save_task_retries_a_row_a_confirm_holds_and_closes_it_once_released(
-    produtor, processos
+    redis_proprio,  # noqa: F811
+    celery_app,  # noqa: F811
+    processos,  # noqa: F811 (a fixture of test_falhas)
 ):
-    worker = processos.worker()
+    worker = processos.worker(redis_proprio.url, concurrency=1)
     ag = _vencido()
     travado, liberar = threading.Event(), threading.Event()
     erros: list[BaseException] = []
@@ -442,7 +369,7 @@ def test_the_on_save_task_retries_a_row_a_confirm_holds_and_closes_it_once_relea
     confirmacao.start()
     try:
         assert travado.wait(10) and not erros
-        produtor.send_task(UM, args=[ag.pk])  # what the save's on_commit publishes
+        celery_app.send_task(UM, args=[ag.pk])  # what the save's on_commit publishes
         worker.wait_for_output(f"appointment {ag.pk} is locked by another transaction", timeout=20)
         assert Agendamento.objects.get(pk=ag.pk).active
     finally:
@@ -487,10 +414,13 @@ def _pedir(url: str, corpo: dict | None = None, token: str = "") -> tuple[int, d
 @SO_POSTGRESQL
 @pytest.mark.celery_real
 @pytest.mark.django_db(transaction=True)
-def test_bookings_through_gunicorn_while_its_backends_are_killed_never_answer_500(processos):
+def test_bookings_through_gunicorn_while_its_backends_are_killed_never_answer_500(
+    redis_proprio,  # noqa: F811
+    processos,  # noqa: F811 (a fixture of test_falhas)
+):
     token = token_criar(_usuario("recepcao-caos", "recepcao"))
     paciente = PacienteFactory()
-    porta = processos.web(trabalhadores=2)
+    _web, porta = processos.web(redis_proprio.url)
     url = f"http://127.0.0.1:{porta}/api/agendamentos/"
     fim = time.monotonic() + 20
     respostas: list[tuple[int, dict, str, bytes]] = []
