@@ -257,6 +257,37 @@ def test_the_settings_refuse_a_worker_statement_timeout_not_below_the_soft_limit
     assert "BD_TEMPO_LIMITE_WORKER_SEGUNDOS=60 must be above 0 and below" in feito.stderr
 
 
+# --- a row another transaction holds: the service tells it apart ------------------------
+
+
+@SO_POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_the_close_says_busy_only_for_a_locked_row_that_is_still_open_and_due():
+    ag = _vencido()
+    futuro = Agendamento.objects.create(
+        paciente=PacienteFactory(),
+        dentista=DentistaFactory(),
+        data_hora=timezone.now() + timedelta(days=1),
+    )
+    with _outra_conexao() as outra:
+        outra.execute("BEGIN")
+        outra.execute(
+            "SELECT id FROM clinic_agendamento WHERE id IN (%s, %s) FOR UPDATE",
+            [ag.pk, futuro.pk],
+        )
+        with pytest.raises(services.AgendamentoOcupado):
+            services.executar_finalizacao(ag, now=timezone.now(), erro_se_ocupado=True)
+        # Without the flag, or for a row that is not due, the answer stays None.
+        assert services.executar_finalizacao(ag, now=timezone.now()) is None
+        assert (
+            services.executar_finalizacao(futuro, now=timezone.now(), erro_se_ocupado=True) is None
+        )
+        outra.execute("ROLLBACK")
+    assert services.executar_finalizacao(ag, now=timezone.now(), erro_se_ocupado=True)
+    # Already closed: None, not busy.
+    assert services.executar_finalizacao(ag, now=timezone.now(), erro_se_ocupado=True) is None
+
+
 # --- real processes ---------------------------------------------------------------------
 
 
