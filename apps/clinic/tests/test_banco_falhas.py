@@ -212,6 +212,34 @@ def test_the_admin_answers_a_short_pt_br_503_page_for_a_read_and_for_an_action()
     assert cliente.get(lista).status_code == 200
 
 
+@SO_POSTGRESQL
+@pytest.mark.django_db(transaction=True)
+def test_a_web_request_blocked_past_its_statement_timeout_is_cancelled_and_answers_503():
+    cliente = _api(_usuario("gestora-lenta", "gestor"))
+    with override_settings(BD_TEMPO_LIMITE_WEB_SEGUNDOS=1), _outra_conexao() as travadora:
+        # What a migration altering the table holds.
+        travadora.execute("BEGIN")
+        travadora.execute("LOCK TABLE clinic_agendamento IN ACCESS EXCLUSIVE MODE")
+        connection.close()  # the request opens its own connection, as in gunicorn
+        # Released after 5 s whatever happens, so a missing timeout fails instead of hanging.
+        soltar = threading.Timer(5, travadora.execute, ["ROLLBACK"])
+        soltar.start()
+        inicio = time.monotonic()
+        resposta = cliente.get("/api/agendamentos/")
+        segundos = time.monotonic() - inicio
+        soltar.join()
+    try:
+        _assert_503(resposta, json_esperado=True)
+        assert segundos < 5
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW statement_timeout")
+            assert cursor.fetchone()[0] == "1s"
+            cursor.execute("SHOW application_name")
+            assert cursor.fetchone()[0] == "nexkodonto-web"
+    finally:
+        connection.close()  # the next test's connection keeps the server's defaults
+
+
 @pytest.mark.django_db
 def test_any_database_operational_error_is_a_503_on_both_doors_and_other_errors_are_not():
     """On either database: the mapping itself (a raised OperationalError, no server needed)."""
