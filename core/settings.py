@@ -388,6 +388,47 @@ if SWEEP_LOCK_TTL < 3:
 # --- end broker ---
 
 # --- Operations: database faults (issue 10, item 1; helper "bd") ---
+# statement_timeout (and idle_in_transaction_session_timeout) of the worker's
+# PostgreSQL sessions, in seconds: below the soft time limit, so the server
+# cancels a blocked or slow statement before the limit kills the task and
+# leaves the query running with its locks (core/db_timeouts.py). Default: 90 %
+# of the soft limit (810 s for 900).
+# https://www.postgresql.org/docs/current/runtime-config-client.html#GUC-STATEMENT-TIMEOUT
+BD_TEMPO_LIMITE_WORKER_SEGUNDOS = env.int(
+    "BD_TEMPO_LIMITE_WORKER_SEGUNDOS", default=CELERY_TASK_SOFT_TIME_LIMIT * 9 // 10
+)
+if not 0 < BD_TEMPO_LIMITE_WORKER_SEGUNDOS < CELERY_TASK_SOFT_TIME_LIMIT:
+    raise ImproperlyConfigured(
+        f"BD_TEMPO_LIMITE_WORKER_SEGUNDOS={BD_TEMPO_LIMITE_WORKER_SEGUNDOS} must be above 0 and "
+        f"below CELERY_TASK_SOFT_TIME_LIMIT={CELERY_TASK_SOFT_TIME_LIMIT} (seconds)"
+    )
+# statement_timeout of connections opened by web requests (seconds; 0: none):
+# below gunicorn's --timeout (30 s by default), which kills a silent worker
+# and would leave its query running the same way.
+BD_TEMPO_LIMITE_WEB_SEGUNDOS = env.int("BD_TEMPO_LIMITE_WEB_SEGUNDOS", default=25)
+if BD_TEMPO_LIMITE_WEB_SEGUNDOS < 0:
+    raise ImproperlyConfigured("BD_TEMPO_LIMITE_WEB_SEGUNDOS must be 0 (none) or more (seconds)")
+# Retry-After (seconds) of the 503 a request gets when its database connection
+# dies or times out (a PostgreSQL restart or failover): core/middleware.py.
+BD_RETRY_AFTER_SEGUNDOS = env.int("BD_RETRY_AFTER_SEGUNDOS", default=5)
+if BD_RETRY_AFTER_SEGUNDOS < 1:
+    raise ImproperlyConfigured("BD_RETRY_AFTER_SEGUNDOS must be 1 or more (seconds)")
+# SQLite has no statement timeout; its busy timeout bounds the wait for the
+# write lock, and must end before the soft limit for the same reason.
+if (
+    DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
+    and DATABASES["default"]["OPTIONS"]["timeout"] >= CELERY_TASK_SOFT_TIME_LIMIT
+):
+    raise ImproperlyConfigured(
+        "the SQLite busy timeout must be below CELERY_TASK_SOFT_TIME_LIMIT (seconds)"
+    )
+# The worker imports these modules before it starts (web and beat's schedule
+# do not arm them): core.db_timeouts sets the worker's session limits.
+# https://docs.celeryq.dev/en/stable/userguide/configuration.html#imports
+CELERY_IMPORTS = [*globals().get("CELERY_IMPORTS", ()), "core.db_timeouts"]
+# First: it marks the request for the web's statement_timeout, and answers a
+# database fault with 503 + Retry-After instead of 500.
+MIDDLEWARE.insert(0, "core.middleware.BancoIndisponivelMiddleware")
 # --- end bd ---
 
 # --- Operations: health, dead-man check (issue 10, item 2; helper "saude") ---

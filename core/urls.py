@@ -1,5 +1,7 @@
 """URL configuration: the admin, the REST API under /api/, health checks (apps.operacao)."""
 
+import sys
+
 from django.contrib import admin
 from django.core.exceptions import RequestDataTooBig
 from django.http import JsonResponse
@@ -7,6 +9,7 @@ from django.urls import include, path
 from django.views import defaults
 
 from apps.clinic.api.exceptions import mensagem_corpo_grande_demais, resposta_requisicao_suspeita
+from core.middleware import banco_indisponivel, resposta_banco_indisponivel
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -26,7 +29,16 @@ def nao_encontrado(request, exception):
 
 
 def erro_interno(request):
-    """500: JSON under /api/, without details (they go to the log, never to the client)."""
+    """500: JSON under /api/, without details (they go to the log, never to the client).
+
+    A database fault outside any view (the session saved on the way out) is
+    a 503 with ``Retry-After``, as core.middleware.BancoIndisponivelMiddleware
+    answers for the views' own. Django calls this inside its ``except``
+    block, so ``sys.exc_info()`` holds the exception.
+    """
+    erro = sys.exc_info()[1]
+    if banco_indisponivel(erro):
+        return resposta_banco_indisponivel(request, erro)
     if request.path.startswith("/api/"):
         return JsonResponse({"detail": "Erro interno.", "code": "erro_interno"}, status=500)
     return defaults.server_error(request)

@@ -1,7 +1,15 @@
 """Writes of the clinic's data. The only code that changes ``status``/``active``.
 
 Every service takes ``now`` (an aware datetime) where time matters, so tests
-control the clock; callers pass ``django.utils.timezone.now()``.
+control the clock; callers pass ``django.utils.timezone.now()``. ``now`` is the
+instant the caller acts at: it decides what is due, late or in the past, and
+it is the time a transition is recorded at, with one exception: a row's
+history never goes back in time. A transition is recorded at
+``max(now, the row's last history time)``, read after the row is locked, so a
+caller whose ``now`` was taken before a concurrent transition committed (a
+close that claims a row right after a confirm) is recorded after it, and
+``/historico/`` (sorted by time, then id) lists transitions in the order they
+happened.
 """
 
 from __future__ import annotations
@@ -12,8 +20,9 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import DatabaseError, IntegrityError, connection, transaction
-from django.db.models import Exists, OuterRef, QuerySet
+from django.db.models import Exists, F, Max, OuterRef, QuerySet, Value
 from django.db.models.constants import OnConflict
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -26,6 +35,19 @@ logger = logging.getLogger(__name__)
 DIAGNOSTICO_AUTOMATICO = "Consulta finalizada automaticamente via sistema"
 TRATAMENTO_PADRAO = "Realizado conforme agendamento"
 MOTIVO_FINALIZACAO_AUTOMATICA = "Finalizado automaticamente: o horário do agendamento terminou."
+
+
+class AgendamentoOcupado(Exception):
+    """The appointment is open and due, but another transaction holds its row right now.
+
+    Raised by :func:`executar_finalizacao` only when asked
+    (``erro_se_ocupado=True``): the caller (the on-save task) tries again
+    shortly instead of leaving the row to the next sweep.
+    """
+
+    def __init__(self, agendamento_id: int) -> None:
+        super().__init__(f"appointment {agendamento_id} is locked by another transaction")
+        self.agendamento_id = agendamento_id
 
 
 class TransicaoInvalida(Exception):
@@ -99,6 +121,18 @@ def _salvar_sem_sobreposicao(agendamento: Agendamento, **kwargs) -> None:
         if "agendamento_sem_sobreposicao" in str(exc):
             raise _erro_conflito(None) from None
         raise
+
+
+def _instante_da_transicao(agendamento_id: int, *, now: datetime) -> datetime:
+    """``max(now, the last registrado_em of the appointment's history)`` (aware).
+
+    Call it with the appointment's row locked: every transition locks the row
+    before it writes history, so no later row can appear meanwhile.
+    """
+    ultimo = HistoricoStatus.objects.filter(agendamento_id=agendamento_id).aggregate(
+        ultimo=Max("registrado_em")
+    )["ultimo"]
+    return max(now, ultimo) if ultimo is not None else now
 
 
 def _historico(agendamento, *, de: str, para: str, usuario, now, motivo: str = "") -> None:
@@ -213,7 +247,9 @@ def _transicionar(
 
     A conditional UPDATE (``WHERE status IN de``) claims the row, so two
     concurrent actions cannot both succeed; the loser gets
-    ``TransicaoInvalida(erro)``. Must run inside a transaction.
+    ``TransicaoInvalida(erro)``. Must run inside a transaction. The history
+    row and ``updated_at`` get ``max(now, the row's last history time)``
+    (see the module's docstring).
     """
     anterior = (
         Agendamento.objects.select_for_update()
@@ -225,10 +261,11 @@ def _transicionar(
         if anterior is None:
             raise TransicaoInvalida(_("Agendamento não encontrado."))
         raise TransicaoInvalida(erro % {"s": _rotulo(anterior)})
+    instante = _instante_da_transicao(agendamento.pk, now=now)
     Agendamento.objects.filter(pk=agendamento.pk, status=anterior).update(
-        status=para, active=para in Agendamento.STATUS_ABERTOS, updated_at=now, **campos
+        status=para, active=para in Agendamento.STATUS_ABERTOS, updated_at=instante, **campos
     )
-    _historico(agendamento, de=anterior, para=para, usuario=usuario, now=now, motivo=motivo)
+    _historico(agendamento, de=anterior, para=para, usuario=usuario, now=instante, motivo=motivo)
     agendamento.status = para
     agendamento.active = para in Agendamento.STATUS_ABERTOS
     for nome, valor in campos.items():
@@ -435,26 +472,36 @@ def atendimento_atualizar(
 
 
 def executar_finalizacao(
-    agendamento: Agendamento, *, now: datetime, task_id: str = "", usuario=None
+    agendamento: Agendamento,
+    *,
+    now: datetime,
+    task_id: str = "",
+    usuario=None,
+    erro_se_ocupado: bool = False,
 ) -> Atendimento | None:
     """Close one appointment if it is open and due at ``now`` (aware datetime).
 
     Closing sets ``status=concluido`` and ``active=False``, appends a history
     row (actor: ``usuario`` when a person asked for it, else the system, with
-    ``task_id`` when a Celery task does it) and
-    creates the automatic ``Atendimento``. Returns that ``Atendimento``, or
-    ``None`` when there was nothing to do: not due yet, already closed
-    (including ``faltou``/``cancelado``), gone, or being closed right now by
-    another process. Safe to call any number of times, concurrently.
+    ``task_id`` when a Celery task does it; recorded at ``max(now, the row's
+    last history time)``) and creates the automatic ``Atendimento``. Returns
+    that ``Atendimento``, or ``None`` when there was nothing to do: not due
+    yet, already closed (including ``faltou``/``cancelado``), gone, bad data,
+    or held right now by another transaction (a confirm, an edit, a close in
+    flight). Safe to call any number of times, concurrently.
+
+    With ``erro_se_ocupado``, that last case raises ``AgendamentoOcupado``
+    instead of returning ``None``: the row was skipped (``SKIP LOCKED``) and,
+    read again without a lock, is still open and due. A close in flight
+    elsewhere also looks like this until it commits; asking again then
+    returns ``None``.
     """
-    fechados, _ruins = _finalizar_lote(
-        agendamentos_vencidos(now=now).filter(pk=agendamento.pk),
-        now=now,
-        task_id=task_id,
-        limite=1,
-        usuario=usuario,
-    )
+    vencido = agendamentos_vencidos(now=now).filter(pk=agendamento.pk)
+    fechados, ruins = _finalizar_lote(vencido, now=now, task_id=task_id, limite=1, usuario=usuario)
     if not fechados:
+        # A plain read does not wait for row locks: it sees the last committed state.
+        if erro_se_ocupado and not ruins and vencido.exists():
+            raise AgendamentoOcupado(agendamento.pk)
         return None
     agendamento.status = Agendamento.Status.CONCLUIDO
     agendamento.active = False
@@ -588,7 +635,10 @@ def _finalizar_lote(
             usuario=usuario,
         )
         atualizados = Agendamento.objects.filter(id__in=ids, active=True).update(
-            status=Agendamento.Status.CONCLUIDO, active=False, updated_at=now
+            status=Agendamento.Status.CONCLUIDO,
+            active=False,
+            # Never back in time (a concurrent confirm may have written a later one).
+            updated_at=Greatest(F("updated_at"), Value(now)),
         )
         if atualizados != len(ids):  # impossible while the rows are locked
             raise RuntimeError(
@@ -612,6 +662,9 @@ def _inserir_historico_e_atendimentos(
     ``observacoes`` are blank by Python's ``str.strip`` (they get
     ``TRATAMENTO_PADRAO``), decided here so the rule is exactly the ORM path's.
     Must run before the appointments' UPDATE: ``status_anterior`` is read from them.
+    Each history row is recorded at ``max(now, the row's last history time)``
+    (the rows are locked: no transition can add a later one meanwhile); the
+    subquery is served by the ``historico_ag_idx`` index.
     """
     ops = connection.ops
     ag = connection.ops.quote_name(Agendamento._meta.db_table)
@@ -624,14 +677,20 @@ def _inserir_historico_e_atendimentos(
         p_em_branco = em_branco
     agora = ops.adapt_datetimefield_value(now)
     criado = ops.adapt_datetimefield_value(timezone.now())
+    hist = ops.quote_name(HistoricoStatus._meta.db_table)
+    # GREATEST on PostgreSQL; SQLite's scalar MAX() is the same function.
+    maior = "GREATEST" if connection.vendor == "postgresql" else "MAX"
+    ultimo = f"(SELECT MAX(h.registrado_em) FROM {hist} h WHERE h.agendamento_id = {ag}.id)"
     with connection.cursor() as cur:
         cur.execute(
-            f"INSERT INTO {ops.quote_name(HistoricoStatus._meta.db_table)}"
+            f"INSERT INTO {hist}"
             " (agendamento_id, status_anterior, status_novo, registrado_em, usuario_id,"
             " task_id, motivo)"
-            f" SELECT id, status, %s, %s, %s, %s, %s FROM {ag} WHERE {nos_ids} ORDER BY fim, id",
+            f" SELECT id, status, %s, {maior}(%s, COALESCE({ultimo}, %s)), %s, %s, %s"
+            f" FROM {ag} WHERE {nos_ids} ORDER BY fim, id",
             [
                 Agendamento.Status.CONCLUIDO.value,
+                agora,
                 agora,
                 getattr(usuario, "pk", None),
                 task_id or "",
@@ -707,6 +766,7 @@ def agenda_finalizacao_garantir() -> bool:
 
 
 __all__ = [
+    "AgendamentoOcupado",
     "DIAGNOSTICO_AUTOMATICO",
     "TRATAMENTO_PADRAO",
     "agenda_finalizacao_garantir",

@@ -23,24 +23,66 @@ from .models import Agendamento, ExecucaoVarredura
 logger = logging.getLogger(__name__)
 
 
+# Retries of a close whose row another transaction held (see the task's docstring).
+RETENTATIVAS_SE_OCUPADO = 5
+ESPERA_MAXIMA_SEGUNDOS = 16
+
+
 # Its result (True/False and the id in its args) is kept in the database result
 # backend for the gestor's admin. Publishing touches no result store there (a
 # Redis result backend made the publish subscribe to a result channel, which
 # retried for seconds with Redis down, so this task used ignore_result).
-@shared_task(bind=True)
+@shared_task(bind=True, max_retries=RETENTATIVAS_SE_OCUPADO)
 def processar_agendamento_especifico(self, agendamento_id: int) -> bool:
     """Close appointment ``agendamento_id`` if it is open and due; True if it closed it.
 
     Enqueued by the post_save signal after the commit of a past appointment.
     Returns quietly (False) when the row is gone, not due, or already closed.
+
+    When another transaction holds the row (booked, then confirmed at once:
+    the confirm's transaction is still open when this runs), the claim skips
+    it (``SKIP LOCKED``) and the service raises ``AgendamentoOcupado``; the
+    task then retries itself after 1, 2, 4, 8 and 16 s (``self.retry``, at
+    most ``RETENTATIVAS_SE_OCUPADO`` times, 31 s in all) instead of leaving
+    the row to the next sweep (an hour by default). After the last retry it
+    returns False and the sweep is the safety net.
+
+    A short countdown is safe with the Redis transport: a retry is a new
+    message with an ETA, which the worker reserves at once and holds
+    unacknowledged until it is due; Redis hands an unacknowledged message to
+    another worker only after ``visibility_timeout`` (3600 s, checked at
+    start-up to exceed the hard time limit), far beyond 16 s, so the retry is
+    not delivered twice. A rerun is harmless anyway: the close claims the row
+    and the database allows one visit record per appointment.
+    https://docs.celeryq.dev/en/stable/userguide/tasks.html#retrying
+    https://docs.celeryq.dev/en/stable/getting-started/backends-and-brokers/redis.html#visibility-timeout
     """
     agendamento = Agendamento.objects.filter(pk=agendamento_id).first()
     if agendamento is None:
         logger.info("appointment %s no longer exists; nothing to close", agendamento_id)
         return False
-    atendimento = services.executar_finalizacao(
-        agendamento, now=timezone.now(), task_id=self.request.id or ""
-    )
+    try:
+        atendimento = services.executar_finalizacao(
+            agendamento,
+            now=timezone.now(),
+            task_id=self.request.id or "",
+            erro_se_ocupado=True,
+        )
+    except services.AgendamentoOcupado as ocupado:
+        if self.request.retries >= self.max_retries:
+            logger.warning(
+                "appointment %s still locked after %d retries; the sweep will close it",
+                agendamento_id,
+                self.request.retries,
+            )
+            return False
+        espera = min(2**self.request.retries, ESPERA_MAXIMA_SEGUNDOS)
+        logger.info(
+            "appointment %s is locked by another transaction; retrying in %d s",
+            agendamento_id,
+            espera,
+        )
+        raise self.retry(exc=ocupado, countdown=espera) from None
     return atendimento is not None
 
 
