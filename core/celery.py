@@ -9,6 +9,8 @@ import os
 from celery import Celery
 from celery.signals import task_prerun
 
+from core import logs  # noqa: F401  (settings.LOGGING in worker and beat; task context on records)
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 
 app = Celery("core")
