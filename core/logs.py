@@ -39,7 +39,13 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from celery.signals import celeryd_init, setup_logging, task_postrun, task_prerun
+from celery.signals import (
+    before_task_publish,
+    celeryd_init,
+    setup_logging,
+    task_postrun,
+    task_prerun,
+)
 from gunicorn.glogging import Logger as _GunicornLogger
 from pythonjsonlogger.json import JsonFormatter
 
@@ -184,7 +190,7 @@ class ContextoDoLog(logging.Filter):
         if getattr(record, "request_id", None) is None:
             record.request_id = _request_id()
         tarefa = _tarefa.get() or _tarefa_do_registro(record)
-        for chave in ("task_name", "task_id", "agendamento_id"):
+        for chave in CHAVES_DE_CONTEXTO:
             if getattr(record, chave, None) is None:
                 setattr(record, chave, tarefa.get(chave))
         if (
@@ -230,9 +236,23 @@ def tarefa_iniciada(task_id=None, task=None, args=None, kwargs=None, **_) -> Non
         "task_name": getattr(task, "name", None),
         "task_id": task_id,
         "agendamento_id": _agendamento_id(task, args, kwargs) if task is not None else None,
+        # The request that published it (_request_id_na_mensagem), if any.
+        "request_id": getattr(getattr(task, "request", None), "request_id", None),
     }
     if task_id:
         _tokens[task_id] = _tarefa.set(contexto)
+
+
+@before_task_publish.connect(dispatch_uid="core.logs.request_id_na_mensagem")
+def _request_id_na_mensagem(headers=None, **_) -> None:
+    """before_task_publish: a task published while serving a request carries its request id.
+
+    A message header (Celery's task.request exposes it), so the task's lines
+    can be found from the request that booked the appointment.
+    """
+    rid = _request_id()
+    if rid and isinstance(headers, dict):
+        headers.setdefault("request_id", rid)
 
 
 @task_postrun.connect(dispatch_uid="core.logs.tarefa_terminada")
