@@ -154,8 +154,9 @@ def test_a_task_published_while_serving_a_request_carries_its_request_id(coletor
 
 
 @pytest.mark.django_db
-def test_a_task_run_by_celery_logs_with_its_context(coletor):
+def test_a_task_run_by_celery_logs_with_its_context(coletor, redis_url):
     # Celery's own signals (eager apply still sends task_prerun/task_postrun).
+    # redis_url: apply() builds the app's result backend; it must be the session's.
     resultado = processar_agendamento_especifico.apply(args=(987654,), task_id="eager-1")
     assert resultado.get() is False
     linhas = [r for r in _json(coletor) if r["logger"] == "apps.clinic.tasks"]
