@@ -147,6 +147,8 @@ class FormatoTexto(_HoraNoFuso, logging.Formatter):
             if getattr(record, chave, None) is not None
         ]
         record.contexto = f" [{' '.join(pares)}]" if pares else ""
+        # Another handler's formatter may have cached the traceback unredacted.
+        record.exc_text = None
         return super().format(record)
 
 

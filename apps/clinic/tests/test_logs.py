@@ -270,3 +270,16 @@ def test_an_unknown_log_format_stops_the_start(tmp_path):
     )
     assert feito.returncode != 0
     assert "LOG_FORMAT='xml'" in feito.stderr
+
+
+def test_the_text_line_withholds_a_database_errors_text_even_if_another_handler_formatted_it():
+    cpf = "529982" + "24725"
+    try:
+        raise IntegrityError(f"Key (cpf)=({cpf}) already exists")
+    except IntegrityError:
+        registro = logging.LogRecord(
+            "x", logging.ERROR, __file__, 1, "falhou", None, sys.exc_info()
+        )
+    assert cpf in logging.Formatter().format(registro)  # a plain formatter caches the text
+    linha = logs.FormatoTexto(fuso="UTC").format(registro)
+    assert cpf not in linha and "IntegrityError: <text withheld" in linha
