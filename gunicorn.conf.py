@@ -6,7 +6,21 @@ every process of the project starts in the project root. Command-line flags
 (``--bind``, ``--workers``) still win over what is set here.
 """
 
-# One line per request on stdout. The path without its query string: searches
-# (a name, a CPF) stay out of logs.
-accesslog = "-"
-access_log_format = '%(h)s %(t)s "%(m)s %(U)s %(H)s" %(s)s %(b)s %(L)ss'
+from core.settings import LOGGING
+
+# gunicorn's error and access logs through the project's one logging set-up
+# (LOG_FORMAT, LOG_LEVEL, times in TIME_ZONE): the same handler and keys as
+# the Django code it serves, the worker and beat.
+# https://docs.gunicorn.org/en/stable/settings.html#logconfig-dict
+logconfig_dict = LOGGING
+# One access record per request, with fields (method, path, status, bytes,
+# duration_ms, remote_addr, request_id): core.logs.LoggerGunicorn. The path
+# without its query string: searches (a name, a CPF) stay out of logs.
+logger_class = "core.logs.LoggerGunicorn"
+
+
+def post_request(worker, req, environ, resp):
+    """After the access line: forget the request id, so the worker's next lines carry none."""
+    from django_guid import clear_guid
+
+    clear_guid()

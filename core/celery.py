@@ -9,7 +9,10 @@ import os
 from celery import Celery
 from celery.signals import task_prerun
 
-from core import broker
+from core import (
+    broker,
+    logs,  # noqa: F401  (settings.LOGGING in worker and beat; task context on records)
+)
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "core.settings")
 # A broker blip while a task runs must not kill the worker (see core/broker.py).

@@ -561,16 +561,66 @@ CACHES = {
 # --- end of apps.contas settings ---------------------------------------------------
 
 # --- Logging ------------------------------------------------------------------
+# One set-up for web (gunicorn.conf.py hands it to gunicorn), worker and beat
+# (core/logs.py answers Celery's setup_logging signal, so Celery adds no
+# handler of its own) and the launcher (dictConfig(LOGGING), no django.setup()
+# needed). One line per record on stderr; LOG_FORMAT=json makes each a JSON
+# object (python-json-logger) with the keys time, level, logger, process,
+# message and, where they apply, request_id, task_name, task_id,
+# agendamento_id. Times in ISO 8601 in TIME_ZONE, with its offset.
 # Patients' personal data never goes into log records: code logs ids only.
+# https://docs.djangoproject.com/en/5.2/topics/logging/#configuring-logging
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO").upper()
+LOG_FORMAT = env.str("LOG_FORMAT", default="text").lower()
+if LOG_FORMAT not in ("text", "json"):
+    raise ImproperlyConfigured(f"LOG_FORMAT={LOG_FORMAT!r}: expected text or json")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
+    "filters": {"contexto": {"()": "core.logs.ContextoDoLog"}},
     "formatters": {
-        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(process)d %(message)s"},
+        "text": {"()": "core.logs.FormatoTexto", "fuso": TIME_ZONE},
+        "json": {"()": "core.logs.FormatoJson", "fuso": TIME_ZONE},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["contexto"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {
+        # Listed to drop the handlers of Django's DEFAULT_LOGGING (a second,
+        # plain console line under DEBUG, mail_admins): records go to the root.
+        "django": {"level": "NOTSET", "propagate": True},
+        "django.server": {"level": "NOTSET", "propagate": True},
+        # Never the SQL, whatever LOG_LEVEL: its parameters are patients' data.
         "django.db.backends": {"level": "WARNING"},
+        # django-guid logs an invalid incoming X-Request-ID verbatim (client text).
+        "django_guid": {"level": "ERROR"},
+        # One start-up line per process ("AXES: BEGIN version …"); its login failures stay.
+        "axes.apps": {"level": "WARNING"},
+        # gunicorn's own loggers (gunicorn.conf.py: logconfig_dict = LOGGING);
+        # not propagated, gunicorn sets them apart from the root.
+        "gunicorn.error": {"handlers": ["console"], "propagate": False},
+        "gunicorn.access": {"handlers": ["console"], "level": "INFO", "propagate": False},
     },
 }
+
+# Request ids (django-guid): a valid UUID in the incoming X-Request-ID (a
+# proxy's, e.g. nginx's $request_id) is kept, anything else replaced by a new
+# one; the answer carries it in X-Request-ID and every record logged while
+# serving the request has it as request_id. First middleware, so every
+# answer (WhiteNoise's static files and the 400s of later middleware) has one.
+# https://django-guid.readthedocs.io/en/latest/settings.html
+INSTALLED_APPS.append("django_guid")
+MIDDLEWARE.insert(0, "django_guid.middleware.guid_middleware")
+DJANGO_GUID = {
+    "GUID_HEADER_NAME": "X-Request-ID",
+    "VALIDATE_GUID": True,
+    "RETURN_HEADER": True,
+    "EXPOSE_HEADER": True,
+    "UUID_FORMAT": "hex",
+}
+# --- end Logging ----------------------------------------------------------------
