@@ -17,7 +17,27 @@ from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ, but a value that does not parse names its variable.
+
+    ``environ.Env`` lets ``int("abc")``'s bare ValueError through (for a float
+    it even says ``could not convert string to float: ''``), naming neither
+    the variable nor the expected type. The value itself is not repeated: it
+    may be a secret (a URL with a password).
+    """
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError:
+            tipo = getattr(cast, "__name__", "the documented format")
+            raise ImproperlyConfigured(
+                f"{var}: the value set does not parse as {tipo} (README, Environment variables)"
+            ) from None
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; real environment wins
 
 # Runtime state of the embedded defaults (SQLite file, Redis socket, logs).
