@@ -498,6 +498,14 @@ CELERY_RESULT_EXPIRES = timedelta(days=RESULTADOS_RETENCAO_DIAS)
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-url
 CELERY_BROKER_URL = env.str("BROKER_URL", default=REDIS_URL)
 BROKER_E_REDIS = CELERY_BROKER_URL.split(":", 1)[0] in {"redis", "rediss", "redis+socket"}
+# Any other word would start every process: kombu reads "garbage" as the host
+# of its default transport (amqp://guest@garbage:5672//) and the worker retries
+# forever. The value is not echoed: it holds the broker's password.
+if not BROKER_E_REDIS and not re.match(r"(amqps?|pyamqp)://", CELERY_BROKER_URL):
+    raise ImproperlyConfigured(
+        "BROKER_URL must start with amqp://, amqps:// or pyamqp:// (RabbitMQ) or redis://, "
+        "rediss://, redis+socket:// (docs/DEPLOY.md, RabbitMQ as the broker)"
+    )
 if not BROKER_E_REDIS:
     # The Redis transport's options (visibility_timeout, socket timeouts) mean
     # nothing to RabbitMQ: it redelivers an unacknowledged message as soon as
