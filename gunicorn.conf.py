@@ -25,6 +25,7 @@ def post_request(worker, req, environ, resp):
 
     clear_guid()
 
+
 # gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default.
 # Nothing here uses its commands; under the shipped systemd unit the service
 # user's home is read-only (ProtectSystem=strict), so it only logged an ERROR
