@@ -24,3 +24,11 @@ def post_request(worker, req, environ, resp):
     from django_guid import clear_guid
 
     clear_guid()
+
+
+# gunicorn 27 opens a control socket at ~/.gunicorn/gunicorn.ctl by default.
+# Nothing here uses its commands; under the shipped systemd unit the service
+# user's home is read-only (ProtectSystem=strict), so it only logged an ERROR
+# at every start, and two gunicorns of one user shared that one path.
+# https://docs.gunicorn.org/en/stable/settings.html#control-socket-disable
+control_socket_disable = True

@@ -142,12 +142,17 @@ REDIS_ROUTINE = (
 
 
 def _pass_on(stream, drop: tuple[str, ...]) -> None:
-    """Copy a child's output lines to our stdout, except those containing ``drop``."""
+    """Log a child's output lines (logger ``nexkodonto.redis``, WARNING) but those with ``drop``.
+
+    Through logging, not copied raw: under ``LOG_FORMAT=json`` every line of
+    ``make run`` is then a JSON object. The embedded Redis runs at its
+    ``warning`` level, so what is left after ``drop`` is a warning or worse.
+    """
+    saida = logging.getLogger("nexkodonto.redis")
     for line in iter(stream.readline, b""):
         if not any(d.encode() in line for d in drop):
             try:
-                sys.stdout.buffer.write(line)
-                sys.stdout.buffer.flush()
+                saida.warning("%s", line.decode(errors="replace").rstrip())
             except (OSError, ValueError):
                 pass  # our stdout is gone: keep reading, or the child blocks on a full pipe
     stream.close()

@@ -17,7 +17,27 @@ from kombu import Exchange, Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+
+class _Env(environ.Env):
+    """django-environ, but a value that does not parse names its variable.
+
+    ``environ.Env`` lets ``int("abc")``'s bare ValueError through (for a float
+    it even says ``could not convert string to float: ''``), naming neither
+    the variable nor the expected type. The value itself is not repeated: it
+    may be a secret (a URL with a password).
+    """
+
+    def get_value(self, var, cast=None, default=environ.Env.NOTSET, parse_default=False):
+        try:
+            return super().get_value(var, cast=cast, default=default, parse_default=parse_default)
+        except ValueError:
+            tipo = getattr(cast, "__name__", "the documented format")
+            raise ImproperlyConfigured(
+                f"{var}: the value set does not parse as {tipo} (README, Environment variables)"
+            ) from None
+
+
+env = _Env()
 environ.Env.read_env(BASE_DIR / ".env")  # optional; real environment wins
 
 # Runtime state of the embedded defaults (SQLite file, Redis socket, logs).
@@ -478,6 +498,14 @@ CELERY_RESULT_EXPIRES = timedelta(days=RESULTADOS_RETENCAO_DIAS)
 # https://docs.celeryq.dev/en/stable/userguide/configuration.html#broker-url
 CELERY_BROKER_URL = env.str("BROKER_URL", default=REDIS_URL)
 BROKER_E_REDIS = CELERY_BROKER_URL.split(":", 1)[0] in {"redis", "rediss", "redis+socket"}
+# Any other word would start every process: kombu reads "garbage" as the host
+# of its default transport (amqp://guest@garbage:5672//) and the worker retries
+# forever. The value is not echoed: it holds the broker's password.
+if not BROKER_E_REDIS and not re.match(r"(amqps?|pyamqp)://", CELERY_BROKER_URL):
+    raise ImproperlyConfigured(
+        "BROKER_URL must start with amqp://, amqps:// or pyamqp:// (RabbitMQ) or redis://, "
+        "rediss://, redis+socket:// (docs/DEPLOY.md, RabbitMQ as the broker)"
+    )
 if not BROKER_E_REDIS:
     # The Redis transport's options (visibility_timeout, socket timeouts) mean
     # nothing to RabbitMQ: it redelivers an unacknowledged message as soon as

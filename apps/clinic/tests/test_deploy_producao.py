@@ -156,3 +156,46 @@ def test_behind_the_documented_proxy_the_client_is_the_forwarded_address_not_the
     )
     with override_settings(PROXIES_CONFIAVEIS=int(variaveis.get("PROXIES_CONFIAVEIS", "0"))):
         assert ip_do_cliente(pedido) == "203.0.113.7"
+
+
+@pytest.mark.parametrize(
+    "variavel, valor",
+    [
+        ("SAUDE_TIMEOUT_SEGUNDOS", "abc"),
+        ("SAUDE_TIMEOUT_SEGUNDOS", "nan"),
+        ("SWEEP_LOCK_TTL", "abc"),
+        ("BD_TEMPO_LIMITE_WORKER_SEGUNDOS", "1.5"),
+        ("FINALIZACAO_TOLERANCIA_MINUTOS", "dez"),
+    ],
+)
+def test_a_non_numeric_value_is_refused_naming_the_variable(ambiente, variavel, valor):
+    # Found by the operator's run: these ended in a bare ValueError traceback
+    # ("could not convert string to float: ''" for SAUDE_TIMEOUT_SEGUNDOS=abc)
+    # that named neither the variable nor its value.
+    feito = _manage({**ambiente, variavel: valor}, "check")
+    assert feito.returncode != 0
+    ultima = feito.stderr.strip().splitlines()[-1]
+    assert ultima.startswith("django.core.exceptions.ImproperlyConfigured: "), ultima
+    assert variavel in ultima
+
+
+@pytest.mark.parametrize(
+    "valor", ["garbage", "rabbitmq.clinica.example:5672", "", "http://127.0.0.1:5672/"]
+)
+def test_a_broker_url_of_no_known_transport_is_refused_at_start_up(ambiente, valor):
+    # Found by the operator's run: BROKER_URL=garbage started every process,
+    # the worker then retrying forever "Cannot connect to amqp://guest:**@garbage:5672//"
+    # (kombu reads a bare word as the host of its default transport, amqp).
+    feito = _manage({**ambiente, "BROKER_URL": valor}, "check")
+    assert feito.returncode != 0
+    ultima = feito.stderr.strip().splitlines()[-1]
+    assert ultima.startswith("django.core.exceptions.ImproperlyConfigured: BROKER_URL"), ultima
+    assert "SENHA" not in feito.stderr
+
+
+@pytest.mark.parametrize(
+    "valor", ["amqp://u:p@127.0.0.1:5672/v", "pyamqp://u:p@h//", "redis://127.0.0.1:6379/3"]
+)
+def test_a_broker_url_of_a_known_transport_starts(ambiente, valor):
+    feito = _manage({**ambiente, "BROKER_URL": valor}, "check")
+    assert feito.returncode == 0, feito.stderr

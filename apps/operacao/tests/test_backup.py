@@ -10,8 +10,10 @@ The steps are the ones docs/DEPLOY.md ("Backups") gives an operator.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import sqlite3
+import stat
 import subprocess
 import urllib.request
 import uuid
@@ -39,6 +41,7 @@ TABELAS = sorted(
 # them, the saves succeed (logged), and nothing lands in a shared queue.
 HISTORICO = """
 import json
+import os
 from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -348,6 +351,27 @@ def test_copia_sqlite_refuses_a_bad_destination_and_writes_nothing(tmp_path):
     call_command("copia_sqlite", str(existente), "--substituir")
     with sqlite3.connect(existente) as c:
         assert c.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 0
+
+
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="copia_sqlite runs on SQLite")
+@pytest.mark.django_db
+def test_copia_sqlite_substituir_never_replaces_the_live_wal_nor_a_device(tmp_path):
+    # Found by the operator's run: `--substituir var/db.sqlite3-wal` renamed a
+    # database over the live WAL, and, as root, `--substituir /dev/null`
+    # replaced the device with a regular file.
+    vivo = Path(connection.settings_dict["NAME"])
+    for sufixo in ("-wal", "-shm", "-journal"):
+        companheiro = vivo.with_name(vivo.name + sufixo)
+        antes = companheiro.read_bytes() if companheiro.exists() else None
+        with pytest.raises(CommandError, match="arquivo do próprio banco em uso"):
+            call_command("copia_sqlite", str(companheiro), "--substituir")
+        assert (companheiro.read_bytes() if companheiro.exists() else None) == antes
+    fifo = tmp_path / "fila"
+    os.mkfifo(fifo)
+    with pytest.raises(CommandError, match="não é um arquivo comum"):
+        call_command("copia_sqlite", str(fifo), "--substituir")
+    assert stat.S_ISFIFO(fifo.lstat().st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fila"]
 
 
 @pytest.mark.skipif(connection.vendor == "sqlite", reason="the refusal on a server database")

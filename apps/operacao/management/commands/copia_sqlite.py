@@ -77,12 +77,25 @@ class Command(BaseCommand):
         destino = Path(options["destino"]).expanduser().resolve()
         if destino == origem:
             raise CommandError("O destino é o próprio banco em uso: escolha outro arquivo.")
+        # The live database's WAL, shared-memory and rollback journal: a copy
+        # renamed over one of them corrupts the running site.
+        if destino in {origem.with_name(origem.name + s) for s in ("-wal", "-shm", "-journal")}:
+            raise CommandError(
+                "O destino é um arquivo do próprio banco em uso (-wal, -shm ou -journal): "
+                "escolha outro arquivo."
+            )
         if destino.is_dir():
             raise CommandError(f"O destino {destino} é um diretório: informe um arquivo.")
         if not destino.parent.is_dir():
             raise CommandError(f"O diretório {destino.parent} não existe.")
         if not os.access(destino.parent, os.W_OK):
             raise CommandError(f"Sem permissão de escrita no diretório {destino.parent}.")
+        if destino.exists() and not destino.is_file():
+            # A device, FIFO or socket (/dev/null as root): replacing it would
+            # break whatever else uses it.
+            raise CommandError(
+                f"O destino {destino} não é um arquivo comum: escolha outro arquivo."
+            )
         if destino.exists() and not options["substituir"]:
             raise CommandError(
                 f"O destino {destino} já existe: use --substituir ou escolha outro arquivo."
