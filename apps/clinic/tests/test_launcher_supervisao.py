@@ -139,8 +139,10 @@ def test_the_start_up_output_is_short_and_ends_with_the_login_block(pilha):
 @pytest.mark.celery_real
 def test_a_killed_worker_is_back_in_seconds_and_the_site_kept_answering(pilha):
     antigo = _filho(pilha, "worker")
-    pool = [c.pid for c in antigo.children()]
-    assert pool  # its prefork children
+    # Its prefork children (forked a moment after the main process starts).
+    pool = wait_until(
+        lambda: [c.pid for c in antigo.children()], timeout=30, what="the worker's pool children"
+    )
 
     respostas: list[int] = []
     fim = threading.Event()
