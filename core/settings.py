@@ -81,6 +81,7 @@ INSTALLED_APPS = [
     "apps.clinic",
     "apps.contas",
     "apps.operacao",
+    "apps.lembretes",
 ]
 
 MIDDLEWARE = [
@@ -521,6 +522,42 @@ if not BROKER_E_REDIS:
     # either (seconds; py-amqp's connect timeout, default 4).
     CELERY_BROKER_CONNECTION_TIMEOUT = 2
 # --- end deploy ---
+
+# --- Reminders and the patient's confirmation (issue 11, apps.lembretes) ------------
+# Reminders run on a queue of their own, so a slow e-mail server or webhook
+# never delays a close (and a backlog of closes never delays a reminder).
+FILA_LEMBRETES = "lembretes"
+CELERY_TASK_QUEUES.append(
+    Queue(FILA_LEMBRETES, Exchange(FILA_LEMBRETES), routing_key=FILA_LEMBRETES)
+)
+CELERY_TASK_ROUTES["apps.lembretes.tasks.*"] = {"queue": FILA_LEMBRETES}
+# The clinic's name in messages and pages, and the site's public address
+# (links in messages are absolute: SITE_URL + /confirmar/<token>/).
+CLINICA_NOME = env.str("CLINICA_NOME", default="Clínica NEXKODONTO")
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# A confirmation link stops working when the appointment starts, and in any
+# case this many days after it was sent (the signature's max_age).
+LEMBRETES_LINK_VALIDADE_DIAS = env.int("LEMBRETES_LINK_VALIDADE_DIAS", default=15)
+if LEMBRETES_LINK_VALIDADE_DIAS < 1:
+    raise ImproperlyConfigured("LEMBRETES_LINK_VALIDADE_DIAS must be 1 or more (days)")
+# E-mail: Django's backend from one URL (django-environ's email_url:
+# smtp+tls://user:password@host:587, smtp://127.0.0.1:1025, ...). The embedded
+# default writes each message to a file under var/mensagens/ instead of
+# sending it (never to the log: message bodies are not logged).
+# https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
+if env.str("EMAIL_URL", default=""):
+    globals().update(env.email_url("EMAIL_URL"))
+else:
+    EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
+    EMAIL_FILE_PATH = str(VAR_DIR / "mensagens")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="nao-responda@localhost")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+# The generic webhook channel (SMS/WhatsApp providers, or a gateway of the
+# clinic's): a JSON POST to this URL, with this bearer token if set.
+LEMBRETES_WEBHOOK_URL = env.str("LEMBRETES_WEBHOOK_URL", default="")
+LEMBRETES_WEBHOOK_TOKEN = env.str("LEMBRETES_WEBHOOK_TOKEN", default="")
+LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS = env.float("LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS", default=10.0)
+# --- end lembretes ---
 
 # --- Login, tokens and the client's address (apps.contas) ------------------------
 # Reverse proxies in front of gunicorn whose X-Forwarded-For is believed: 0

@@ -18,6 +18,8 @@ urlpatterns = [
     path("api/", include("apps.clinic.api.urls")),
     # /health/live, /health/ready and /healthz (an alias of live): docs/OPERACAO.md.
     path("", include("apps.operacao.urls")),
+    # /confirmar/<token>/: the patient's page behind a reminder's link (docs/LEMBRETES.md).
+    path("", include("apps.lembretes.urls")),
 ]
 
 

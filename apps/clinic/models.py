@@ -389,6 +389,14 @@ class Agendamento(models.Model):
                 condition=Q(active=True, fechamento_automatico=True),
                 name="agendamento_aberto_fim_idx",
             ),
+            # Serves the reminders' due-finder (apps.lembretes.selectors):
+            #   WHERE active AND data_hora > :agora AND data_hora <= :agora + :antecedencia
+            # Partial like the one above: open appointments only.
+            models.Index(
+                fields=["data_hora", "id"],
+                condition=Q(active=True),
+                name="agendamento_aberto_inicio_idx",
+            ),
             # The schedule: a dentist's agenda by time.
             models.Index(fields=["dentista", "data_hora"], name="agendamento_dentista_dh_idx"),
             models.Index(fields=["paciente", "data_hora"], name="agendamento_paciente_dh_idx"),
@@ -464,8 +472,9 @@ class Atendimento(models.Model):
 class HistoricoStatus(models.Model):
     """One status transition of an appointment. Append-only.
 
-    The actor is a user, or the system (``usuario`` empty), in which case
-    ``task_id`` holds the Celery task id when a task did it.
+    The actor is a user, the patient (``pelo_paciente``: through the signed
+    link of a reminder, apps.lembretes), or the system (``usuario`` empty), in
+    which case ``task_id`` holds the Celery task id when a task did it.
     """
 
     agendamento = models.ForeignKey(
@@ -490,6 +499,7 @@ class HistoricoStatus(models.Model):
         related_name="+",
     )
     task_id = models.CharField(_("tarefa Celery"), max_length=64, blank=True)
+    pelo_paciente = models.BooleanField(_("pelo paciente"), default=False)
     motivo = texto_livre(_("motivo"), LIMITE_MOTIVO_HISTORICO, blank=True)
 
     class Meta:
@@ -511,7 +521,9 @@ class HistoricoStatus(models.Model):
 
     @property
     def ator(self) -> str:
-        """Who made the transition: the username, or "sistema" plus the task id."""
+        """Who made the transition: the username, "paciente", or "sistema" plus the task id."""
+        if self.pelo_paciente:
+            return "paciente"
         if self.usuario_id:
             return str(self.usuario)
         return f"sistema ({self.task_id})" if self.task_id else "sistema"

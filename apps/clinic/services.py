@@ -135,13 +135,16 @@ def _instante_da_transicao(agendamento_id: int, *, now: datetime) -> datetime:
     return max(now, ultimo) if ultimo is not None else now
 
 
-def _historico(agendamento, *, de: str, para: str, usuario, now, motivo: str = "") -> None:
+def _historico(
+    agendamento, *, de: str, para: str, usuario, now, motivo: str = "", pelo_paciente=False
+) -> None:
     HistoricoStatus.objects.create(
         agendamento=agendamento,
         status_anterior=de,
         status_novo=para,
         registrado_em=now,
         usuario=usuario,
+        pelo_paciente=pelo_paciente,
         motivo=motivo,
     )
 
@@ -241,6 +244,7 @@ def _transicionar(
     now: datetime,
     motivo: str = "",
     erro: str,
+    pelo_paciente: bool = False,
     **campos,
 ) -> str:
     """Move ``agendamento`` from one of ``de`` to ``para``; return the old status.
@@ -265,7 +269,15 @@ def _transicionar(
     Agendamento.objects.filter(pk=agendamento.pk, status=anterior).update(
         status=para, active=para in Agendamento.STATUS_ABERTOS, updated_at=instante, **campos
     )
-    _historico(agendamento, de=anterior, para=para, usuario=usuario, now=instante, motivo=motivo)
+    _historico(
+        agendamento,
+        de=anterior,
+        para=para,
+        usuario=usuario,
+        now=instante,
+        motivo=motivo,
+        pelo_paciente=pelo_paciente,
+    )
     agendamento.status = para
     agendamento.active = para in Agendamento.STATUS_ABERTOS
     for nome, valor in campos.items():
@@ -278,8 +290,14 @@ def _rotulo(status: str) -> str:
 
 
 @transaction.atomic
-def agendamento_confirmar(agendamento: Agendamento, *, usuario, now: datetime) -> Agendamento:
-    """agendado → confirmado. Raises ``TransicaoInvalida`` from any other status."""
+def agendamento_confirmar(
+    agendamento: Agendamento, *, usuario, now: datetime, pelo_paciente: bool = False
+) -> Agendamento:
+    """agendado → confirmado. Raises ``TransicaoInvalida`` from any other status.
+
+    ``pelo_paciente``: the patient confirmed (the reminder's link); the
+    history then names the patient as the actor (``usuario`` is ``None``).
+    """
     _transicionar(
         agendamento,
         de=(Agendamento.Status.AGENDADO,),
@@ -290,20 +308,22 @@ def agendamento_confirmar(agendamento: Agendamento, *, usuario, now: datetime) -
             "Só um agendamento na situação “agendado” pode ser confirmado; "
             "a situação atual é “%(s)s”."
         ),
+        pelo_paciente=pelo_paciente,
     )
     return agendamento
 
 
 @transaction.atomic
 def agendamento_cancelar(
-    agendamento: Agendamento, *, usuario, now: datetime, motivo: str
+    agendamento: Agendamento, *, usuario, now: datetime, motivo: str, pelo_paciente: bool = False
 ) -> Agendamento:
     """agendado/confirmado → cancelado, with a reason (required, pt-BR free text).
 
     A cancellation less than 24 hours before the start (``now`` aware) is
     recorded as late (``cancelamento_tardio``), as clinics' no-show policies
-    count it. Raises ``ValidationError`` for a blank reason and
-    ``TransicaoInvalida`` for a closed appointment.
+    count it. ``pelo_paciente`` as in :func:`agendamento_confirmar`. Raises
+    ``ValidationError`` for a blank reason and ``TransicaoInvalida`` for a
+    closed appointment.
     """
     if not (motivo or "").strip():
         raise ValidationError({"motivo": _("Informe o motivo do cancelamento.")})
@@ -316,6 +336,7 @@ def agendamento_cancelar(
         now=now,
         motivo=motivo.strip() + (" [cancelamento tardio]" if tardio else ""),
         erro=_("Só um agendamento em aberto pode ser cancelado; a situação atual é “%(s)s”."),
+        pelo_paciente=pelo_paciente,
         cancelamento_tardio=tardio,
     )
     return agendamento
