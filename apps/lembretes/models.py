@@ -169,3 +169,16 @@ class Lembrete(models.Model):
 
     def __str__(self) -> str:
         return f"Lembrete #{self.pk}"
+
+
+class AgendamentoConfirmacao(Agendamento):
+    """The front desk's view of the schedule: who has not confirmed, and what was sent.
+
+    A proxy (no table of its own): the admin's "Confirmações" page lists
+    appointments with their reminders, for the receptionist to call.
+    """
+
+    class Meta:
+        proxy = True
+        verbose_name = _("confirmação")
+        verbose_name_plural = _("confirmações")
