@@ -16,19 +16,51 @@ import contextlib
 from concurrent.futures import ThreadPoolExecutor
 
 from django.http import JsonResponse
+from django.utils.decorators import method_decorator
+from django.utils.translation import gettext as _
+from django.views.decorators.csrf import csrf_exempt
 from health_check.exceptions import ServiceWarning
 from health_check.views import HealthCheckView
 
 from .checks import verificacoes_de_prontidao
 
+METODOS = ("GET", "HEAD")
 
+
+def metodo_nao_permitido(request) -> JsonResponse:
+    """405 in JSON with ``Allow: GET, HEAD``: a probe misconfigured to POST learns why at once."""
+    resposta = JsonResponse(
+        {
+            "detail": _("Método “%(metodo)s” não permitido.") % {"metodo": request.method[:20]},
+            "code": "metodo_nao_permitido",
+        },
+        status=405,
+    )
+    resposta["Allow"] = ", ".join(METODOS)
+    return resposta
+
+
+# csrf_exempt: these pages change nothing, and a POST must get the JSON 405
+# below, not the CSRF middleware's HTML 403.
+@csrf_exempt
 def vivo(request):
-    """Liveness: always 200 ``{"status": "ok"}`` while the process answers."""
+    """Liveness: always 200 ``{"status": "ok"}`` while the process answers (GET/HEAD; else 405)."""
+    if request.method not in METODOS:
+        return metodo_nao_permitido(request)
     return JsonResponse({"status": "ok"})
 
 
+@method_decorator(csrf_exempt, name="dispatch")
 class Pronto(HealthCheckView):
-    """Readiness, on django-health-check's view (its runner, its no-cache headers), JSON only."""
+    """Readiness, on django-health-check's view (its runner, its no-cache headers), JSON only.
+
+    GET and HEAD only; any other method answers :func:`metodo_nao_permitido`'s 405.
+    """
+
+    http_method_names = ["get", "head"]
+
+    async def http_method_not_allowed(self, request, *args, **kwargs):  # the view is async
+        return metodo_nao_permitido(request)
 
     def get_checks(self):
         return verificacoes_de_prontidao()

@@ -20,7 +20,7 @@ import pytest
 import time_machine
 from django.db import OperationalError
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.test import override_settings
+from django.test import Client, override_settings
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
 from apps.clinic import services
@@ -131,6 +131,25 @@ def test_live_answers_ok_without_login_nor_database(client, caminho, django_asse
     assert resposta.status_code == 200
     assert resposta.json() == {"status": "ok"}
     assert "no-store" in resposta["Cache-Control"]
+
+
+@pytest.mark.parametrize("caminho", ["/health/live", "/healthz", "/health/ready"])
+@pytest.mark.parametrize("metodo", ["post", "put", "delete", "patch"])
+def test_a_health_page_answers_other_methods_with_a_json_405(caminho, metodo):
+    # A CSRF-enforcing client: a POST must get the 405, not the CSRF middleware's HTML 403.
+    cliente = Client(enforce_csrf_checks=True)
+    resposta = getattr(cliente, metodo)(caminho)
+    assert resposta.status_code == 405
+    assert resposta["Content-Type"] == "application/json"
+    assert resposta["Allow"] == "GET, HEAD"
+    assert resposta.json()["code"] == "metodo_nao_permitido"
+
+
+@pytest.mark.parametrize("caminho", ["/health/live", "/health/ready"])
+def test_a_health_page_answers_head(client, caminho, broker, workers):
+    _agenda_intervalo(60)
+    _execucao(ha=timedelta(seconds=5))
+    assert client.head(caminho).status_code == 200
 
 
 # --- ready: all green -------------------------------------------------------------------
