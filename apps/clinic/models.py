@@ -499,7 +499,8 @@ class HistoricoStatus(models.Model):
         related_name="+",
     )
     task_id = models.CharField(_("tarefa Celery"), max_length=64, blank=True)
-    pelo_paciente = models.BooleanField(_("pelo paciente"), default=False)
+    # db_default too: the sweep and the import write history rows with raw INSERT … SELECT.
+    pelo_paciente = models.BooleanField(_("pelo paciente"), default=False, db_default=False)
     motivo = texto_livre(_("motivo"), LIMITE_MOTIVO_HISTORICO, blank=True)
 
     class Meta:

@@ -13,7 +13,7 @@ class Migration(migrations.Migration):
         migrations.AddField(
             model_name='historicostatus',
             name='pelo_paciente',
-            field=models.BooleanField(default=False, verbose_name='pelo paciente'),
+            field=models.BooleanField(db_default=False, default=False, verbose_name='pelo paciente'),
         ),
         migrations.AddIndex(
             model_name='agendamento',

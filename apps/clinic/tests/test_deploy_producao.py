@@ -180,6 +180,23 @@ def test_a_non_numeric_value_is_refused_naming_the_variable(ambiente, variavel, 
 
 
 @pytest.mark.parametrize(
+    "variavel, valor",
+    [
+        ("SWEEP_LOCK_TTL", "2"),
+        # Longer than the hard time limit (960 s): a lost release would only block sweeps.
+        ("SWEEP_LOCK_TTL", "86400"),
+        ("SAUDE_TIMEOUT_SEGUNDOS", "0.001"),
+        ("SAUDE_TIMEOUT_SEGUNDOS", "6"),
+    ],
+)
+def test_an_out_of_range_value_is_refused_naming_the_variable(ambiente, variavel, valor):
+    feito = _manage({**ambiente, variavel: valor}, "check")
+    assert feito.returncode != 0
+    ultima = feito.stderr.strip().splitlines()[-1]
+    assert ultima.startswith(f"django.core.exceptions.ImproperlyConfigured: {variavel}"), ultima
+
+
+@pytest.mark.parametrize(
     "valor", ["garbage", "rabbitmq.clinica.example:5672", "", "http://127.0.0.1:5672/"]
 )
 def test_a_broker_url_of_no_known_transport_is_refused_at_start_up(ambiente, valor):
