@@ -353,6 +353,25 @@ def test_copia_sqlite_refuses_a_bad_destination_and_writes_nothing(tmp_path):
         assert c.execute("SELECT count(*) FROM django_migrations").fetchone()[0] > 0
 
 
+def _identidade(arquivo: Path) -> tuple | None:
+    """Inode and size of ``arquivo`` (None if absent), read without opening it.
+
+    A rename over it would change the inode. (Not the mtime: SQLite writes
+    the -shm through a memory map, which may touch it at any time.)
+
+    Never open() the live database's files in the test process: closing any
+    descriptor of a file drops every POSIX lock this process holds on it
+    (fcntl(2)), SQLite's lock on the -shm included; the next process to open
+    the database (a worker) then truncates the -shm this process has mapped,
+    and this process dies of SIGBUS at its next query (CI's embedded pass
+    did, in test_broker_blip's teardown).
+    """
+    if not arquivo.exists():
+        return None
+    info = arquivo.stat()
+    return info.st_ino, info.st_size
+
+
 @pytest.mark.skipif(connection.vendor != "sqlite", reason="copia_sqlite runs on SQLite")
 @pytest.mark.django_db
 def test_copia_sqlite_substituir_never_replaces_the_live_wal_nor_a_device(tmp_path):
@@ -362,10 +381,10 @@ def test_copia_sqlite_substituir_never_replaces_the_live_wal_nor_a_device(tmp_pa
     vivo = Path(connection.settings_dict["NAME"])
     for sufixo in ("-wal", "-shm", "-journal"):
         companheiro = vivo.with_name(vivo.name + sufixo)
-        antes = companheiro.read_bytes() if companheiro.exists() else None
+        antes = _identidade(companheiro)
         with pytest.raises(CommandError, match="arquivo do próprio banco em uso"):
             call_command("copia_sqlite", str(companheiro), "--substituir")
-        assert (companheiro.read_bytes() if companheiro.exists() else None) == antes
+        assert _identidade(companheiro) == antes
     fifo = tmp_path / "fila"
     os.mkfifo(fifo)
     with pytest.raises(CommandError, match="não é um arquivo comum"):
