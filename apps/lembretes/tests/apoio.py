@@ -1,4 +1,4 @@
-"""Helpers of the reminders' tests: rules, appointments, a local SMTP server, a local HTTP server."""
+"""Helpers of the reminders' tests: rules, appointments, local SMTP and HTTP servers."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def regras_do_teste(**campos) -> RegraLembrete:
 
 
 def agendar(inicio: datetime, *, now: datetime, email="maria.souza@example.com", **paciente):
-    """An open appointment of a new patient (named "Maria Souza Sigilosa") starting at ``inicio``."""
+    """An open appointment of a new patient ("Maria Souza Sigilosa") starting at ``inicio``."""
     paciente.setdefault("nome", "Maria Souza Sigilosa")
     paciente.setdefault("telefone", "+5511987654321")
     return clinica.agendamento_criar(
