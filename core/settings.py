@@ -526,7 +526,9 @@ if not BROKER_E_REDIS:
 # --- Reminders and the patient's confirmation (issue 11, apps.lembretes) ------------
 # Reminders run on a queue of their own, so a slow e-mail server or webhook
 # never delays a close (and a backlog of closes never delays a reminder).
-FILA_LEMBRETES = "lembretes"
+# LEMBRETES_FILA renames it (the reminders' end-to-end test gives its own
+# processes a queue of their own, apart from the test session's worker).
+FILA_LEMBRETES = env.str("LEMBRETES_FILA", default="lembretes")
 CELERY_TASK_QUEUES.append(
     Queue(FILA_LEMBRETES, Exchange(FILA_LEMBRETES), routing_key=FILA_LEMBRETES)
 )
