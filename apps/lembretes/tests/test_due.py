@@ -228,3 +228,18 @@ def test_the_finder_works_in_batches(regra, relogio_parado, buscar, monkeypatch)
         clinica.agendamento_cancelar(agendamento, usuario=None, now=agora, motivo="x")
     contagem, _ = buscar(agora)
     assert contagem[M.AGENDAMENTO_FECHADO] == 3
+
+
+def test_migrate_puts_the_finder_in_beats_schedule_every_60_s_and_keeps_an_edited_one():
+    from django_celery_beat.models import IntervalSchedule, PeriodicTask
+
+    # post_migrate (apps.py) created it when the test database was migrated.
+    tarefa = PeriodicTask.objects.get(name=services.NOME_TAREFA_PERIODICA)
+    assert tarefa.task == "apps.lembretes.tasks.buscar_lembretes_devidos"
+    assert (tarefa.interval.every, tarefa.interval.period) == (60, IntervalSchedule.SECONDS)
+    tarefa.interval, _ = IntervalSchedule.objects.get_or_create(every=5, period="seconds")
+    tarefa.save()
+    assert services.agenda_lembretes_garantir() is False
+    assert PeriodicTask.objects.get(name=services.NOME_TAREFA_PERIODICA).interval.every == 5
+    PeriodicTask.objects.filter(name=services.NOME_TAREFA_PERIODICA).delete()
+    assert services.agenda_lembretes_garantir() is True
