@@ -171,8 +171,8 @@ def carregar(
             )
             cur.execute(
                 "INSERT INTO clinic_historicostatus (agendamento_id, status_anterior,"
-                " status_novo, registrado_em, task_id, motivo)"
-                " SELECT id, 'agendado', status, data_hora, '', ''"
+                " status_novo, registrado_em, task_id, motivo, pelo_paciente)"
+                " SELECT id, 'agendado', status, data_hora, '', '', FALSE"
                 " FROM clinic_agendamento WHERE NOT active"
             )
     preparar()

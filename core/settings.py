@@ -533,7 +533,9 @@ if not BROKER_E_REDIS:
 # --- Reminders and the patient's confirmation (issue 11, apps.lembretes) ------------
 # Reminders run on a queue of their own, so a slow e-mail server or webhook
 # never delays a close (and a backlog of closes never delays a reminder).
-FILA_LEMBRETES = "lembretes"
+# LEMBRETES_FILA renames it (the reminders' end-to-end test gives its own
+# processes a queue of their own, apart from the test session's worker).
+FILA_LEMBRETES = env.str("LEMBRETES_FILA", default="lembretes")
 CELERY_TASK_QUEUES.append(
     Queue(FILA_LEMBRETES, Exchange(FILA_LEMBRETES), routing_key=FILA_LEMBRETES)
 )
@@ -564,6 +566,33 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 LEMBRETES_WEBHOOK_URL = env.str("LEMBRETES_WEBHOOK_URL", default="")
 LEMBRETES_WEBHOOK_TOKEN = env.str("LEMBRETES_WEBHOOK_TOKEN", default="")
 LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS = env.float("LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS", default=10.0)
+# The due-finder (apps.lembretes.tasks.buscar_lembretes_devidos) runs this often
+# (seconds; the periodic task's first schedule, then edited in the admin).
+LEMBRETES_INTERVALO_SEGUNDOS = env.int("LEMBRETES_INTERVALO_SEGUNDOS", default=60)
+if LEMBRETES_INTERVALO_SEGUNDOS < 1:
+    raise ImproperlyConfigured("LEMBRETES_INTERVALO_SEGUNDOS must be 1 or more (seconds)")
+# Attempts of one reminder on transient channel errors, and the first wait
+# (seconds, doubled at each attempt: 30, 60, 120, 240). Short on purpose: a
+# retry is a message with an ETA, and the Redis transport redelivers a message
+# held past its visibility timeout (docs/LEMBRETES.md).
+LEMBRETES_MAX_TENTATIVAS = env.int("LEMBRETES_MAX_TENTATIVAS", default=5)
+LEMBRETES_ESPERA_INICIAL_SEGUNDOS = env.int("LEMBRETES_ESPERA_INICIAL_SEGUNDOS", default=30)
+if not 1 <= LEMBRETES_MAX_TENTATIVAS <= 10 or not 1 <= LEMBRETES_ESPERA_INICIAL_SEGUNDOS <= 60:
+    raise ImproperlyConfigured(
+        "LEMBRETES_MAX_TENTATIVAS must be 1-10 and LEMBRETES_ESPERA_INICIAL_SEGUNDOS 1-60 (seconds)"
+    )
+# The send task's time limits (seconds): one SMTP or HTTP call with its own
+# timeout fits well within them. A reminder still "enviando" after the hard
+# limit (plus a minute) had its worker killed mid-send: recorded as interrupted.
+LEMBRETES_ENVIO_LIMITE_SEGUNDOS = env.int("LEMBRETES_ENVIO_LIMITE_SEGUNDOS", default=60)
+if LEMBRETES_ENVIO_LIMITE_SEGUNDOS <= max(EMAIL_TIMEOUT, LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS):
+    raise ImproperlyConfigured(
+        "LEMBRETES_ENVIO_LIMITE_SEGUNDOS must exceed EMAIL_TIMEOUT and "
+        "LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS (seconds)"
+    )
+# A pending reminder enqueued this long ago and still pending (its message was
+# lost: a broker restart without persistence) is enqueued again (seconds).
+LEMBRETES_REENFILEIRAR_SEGUNDOS = env.int("LEMBRETES_REENFILEIRAR_SEGUNDOS", default=300)
 # --- end lembretes ---
 
 # --- Login, tokens and the client's address (apps.contas) ------------------------

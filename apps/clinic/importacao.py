@@ -629,7 +629,7 @@ def _historico_criar(appointment_ids: list[str], *, motivo: str, now: datetime) 
     colunas = ", ".join(
         q(historico.get_field(nome).column)
         for nome in ("agendamento", "status_anterior", "status_novo", "registrado_em", "usuario")
-        + ("task_id", "motivo")
+        + ("task_id", "motivo", "pelo_paciente")
     )
     if connection.vendor == "postgresql":  # one array parameter, not 5,000 placeholders
         filtro, parametros = "= ANY(%s::text[])", [appointment_ids]
@@ -638,7 +638,7 @@ def _historico_criar(appointment_ids: list[str], *, motivo: str, now: datetime) 
     sql = (
         f"INSERT INTO {q(historico.db_table)} ({colunas}) "
         f"SELECT {q(agendamento.pk.column)}, '', {q(agendamento.get_field('status').column)}, "
-        f"%s, NULL, '', %s FROM {q(agendamento.db_table)} "
+        f"%s, NULL, '', %s, FALSE FROM {q(agendamento.db_table)} "
         f"WHERE {q(agendamento.get_field('id_externo').column)} {filtro}"
     )
     registrado_em = historico.get_field("registrado_em").get_db_prep_save(now, connection)

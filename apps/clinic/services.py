@@ -706,8 +706,8 @@ def _inserir_historico_e_atendimentos(
         cur.execute(
             f"INSERT INTO {hist}"
             " (agendamento_id, status_anterior, status_novo, registrado_em, usuario_id,"
-            " task_id, motivo)"
-            f" SELECT id, status, %s, {maior}(%s, COALESCE({ultimo}, %s)), %s, %s, %s"
+            " task_id, motivo, pelo_paciente)"
+            f" SELECT id, status, %s, {maior}(%s, COALESCE({ultimo}, %s)), %s, %s, %s, FALSE"
             f" FROM {ag} WHERE {nos_ids} ORDER BY fim, id",
             [
                 Agendamento.Status.CONCLUIDO.value,

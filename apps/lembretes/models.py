@@ -75,6 +75,22 @@ class RegraLembrete(models.Model):
     def __str__(self) -> str:
         return self.nome
 
+    def clean(self) -> None:
+        """Refuse a template with an unknown or unsafe placeholder (``modelos.validar_modelo``)."""
+        from django.core.exceptions import ValidationError
+
+        from .modelos import validar_modelo
+
+        super().clean()
+        erros = {}
+        for campo in ("assunto", "modelo"):
+            try:
+                validar_modelo(getattr(self, campo))
+            except ValidationError as erro:
+                erros[campo] = erro
+        if erros:
+            raise ValidationError(erros)
+
 
 class Lembrete(models.Model):
     """One reminder of one appointment by one rule, for one start time.

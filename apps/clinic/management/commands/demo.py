@@ -51,9 +51,16 @@ class Command(BaseCommand):
         dentista = Dentista.objects.create(
             nome="Dra. Ana Demonstração", cro="CRO-SP 00000", usuario=usuarios["dentista"]
         )
+        # E-mail addresses of the domains reserved for examples (RFC 2606), so a
+        # demo run sends reminders (the embedded default writes them under
+        # var/mensagens/) and no real mailbox ever gets one.
         pacientes = [
-            Paciente.objects.create(nome=nome)
-            for nome in ("Paciente Demo 1", "Paciente Demo 2", "Paciente Demo 3")
+            Paciente.objects.create(nome=nome, email=email)
+            for nome, email in (
+                ("Paciente Demo 1", "paciente.demo1@example.com"),
+                ("Paciente Demo 2", "paciente.demo2@example.org"),
+                ("Paciente Demo 3", "paciente.demo3@example.com"),
+            )
         ]
         agora = timezone.now().replace(second=0, microsecond=0)
         amanha = timezone.localdate() + timedelta(days=1)

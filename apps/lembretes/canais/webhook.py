@@ -1,0 +1,54 @@
+"""The generic webhook channel: a JSON POST to ``LEMBRETES_WEBHOOK_URL`` (an SMS/WhatsApp gateway).
+
+Body: ``{"id": "lembrete-<id>", "canal": "webhook", "para": "<phone>",
+"mensagem": "<text>"}``, nothing else of the patient. Headers:
+``Idempotency-Key: lembrete-<id>`` (the same on every attempt, so a
+provider that honours it drops a repeat) and ``Authorization: Bearer
+<LEMBRETES_WEBHOOK_TOKEN>`` when set. 2xx is delivered; 5xx, 429, timeouts
+and connection errors are transient; any other answer (4xx, and 3xx:
+redirects are never followed, so the message and the token never go to
+another host) is permanent.
+"""
+
+from __future__ import annotations
+
+import requests
+from django.conf import settings
+
+from .base import Canal, ErroPermanente, ErroTransitorio, Mensagem
+
+
+class CanalWebhook(Canal):
+    """JSON POST with ``requests``, timeout ``LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS`` (seconds)."""
+
+    codigo = "webhook"
+    campo_paciente = "telefone"
+
+    def enviar(self, mensagem: Mensagem) -> None:
+        url = settings.LEMBRETES_WEBHOOK_URL
+        if not url:
+            raise ErroPermanente("LEMBRETES_WEBHOOK_URL não configurada")
+        cabecalhos = {"Idempotency-Key": mensagem.chave}
+        if settings.LEMBRETES_WEBHOOK_TOKEN:
+            cabecalhos["Authorization"] = f"Bearer {settings.LEMBRETES_WEBHOOK_TOKEN}"
+        corpo = {"id": mensagem.chave, "canal": self.codigo, "para": mensagem.para}
+        corpo["mensagem"] = mensagem.texto
+        try:
+            resposta = requests.post(
+                url,
+                json=corpo,
+                headers=cabecalhos,
+                timeout=settings.LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS,
+                allow_redirects=False,
+            )
+        except requests.Timeout:
+            raise ErroTransitorio("webhook: tempo esgotado") from None
+        except requests.RequestException as erro:  # connection refused, reset, DNS
+            raise ErroTransitorio(f"webhook: {type(erro).__name__}") from None
+        codigo = resposta.status_code
+        resposta.close()
+        if 200 <= codigo < 300:
+            return
+        if codigo >= 500 or codigo == 429:
+            raise ErroTransitorio(f"webhook: HTTP {codigo}")
+        raise ErroPermanente(f"webhook: HTTP {codigo}")
