@@ -1,0 +1,3 @@
+"""Admin of the reminders app (the lead merges the rules' and reminders' admin here)."""
+
+from . import admin_recepcao  # noqa: F401
