@@ -15,6 +15,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     # Before api/: its /api/auth/logout/ (token or session) shadows DRF's session-only page.
     path("api/auth/", include("apps.contas.urls")),
+    path("api/", include("apps.lembretes.api_urls")),  # /api/confirmacoes/ (docs/LEMBRETES.md)
     path("api/", include("apps.clinic.api.urls")),
     # /health/live, /health/ready and /healthz (an alias of live): docs/OPERACAO.md.
     path("", include("apps.operacao.urls")),

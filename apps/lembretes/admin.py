@@ -133,3 +133,7 @@ class LembreteAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+
+# The front desk's page (the proxy AgendamentoConfirmacao): its own module.
+from . import admin_recepcao  # noqa: E402, F401

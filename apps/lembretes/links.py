@@ -9,6 +9,7 @@ row is looked up before the signature checks out.
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,9 @@ from django.core import signing
 from django.urls import reverse
 
 SALT = "apps.lembretes.confirmacao"
+# A real token is about 80 characters; anything much longer is refused before
+# the signature is computed (a 100 kB path must cost nothing).
+TAMANHO_MAXIMO = 200
 
 
 class LinkInvalido(Exception):
@@ -55,16 +59,25 @@ def ler_token(token: str) -> DadosLink:
     ``LinkInvalido("expirado")``; one that is not ours (tampered, truncated,
     another salt or key) ``LinkInvalido("adulterado")``. Whether the
     appointment has started, moved or was answered already is the caller's
-    check (it needs the database).
+    check (it needs the database). A token over ``TAMANHO_MAXIMO``
+    characters is "adulterado" without further work.
     """
+    if len(token) > TAMANHO_MAXIMO:
+        raise LinkInvalido("adulterado")
     try:
         dados = signing.loads(
             token, salt=SALT, max_age=timedelta(days=settings.LEMBRETES_LINK_VALIDADE_DIAS)
         )
     except signing.SignatureExpired:
         raise LinkInvalido("expirado") from None
-    except signing.BadSignature:
+    except (signing.BadSignature, ValueError, zlib.error):
+        # ValueError: a payload signed with our key and salt that is not a
+        # timestamped JSON object (Signer instead of TimestampSigner, bad
+        # base64 or JSON); only a holder of the key can make one, but it
+        # must still be a refusal, not a 500.
         raise LinkInvalido("adulterado") from None
+    if not isinstance(dados, dict):
+        raise LinkInvalido("adulterado")
     try:
         return DadosLink(
             lembrete_id=int(dados["l"]), inicio=datetime.fromtimestamp(int(dados["i"]), tz=UTC)
