@@ -33,6 +33,7 @@ from __future__ import annotations
 import inspect
 import logging
 import logging.config
+import re
 import traceback
 from contextvars import ContextVar
 from datetime import datetime
@@ -176,6 +177,32 @@ class FormatoJson(_HoraNoFuso, JsonFormatter):
         }
 
 
+# --- secrets in paths ------------------------------------------------------------------
+# A reminder's confirmation link (apps.lembretes, /confirmar/<token>/) is a
+# credential: whoever holds a live one can confirm or cancel for the patient.
+# Django's own loggers (django.request on a 4xx, django.security.csrf) and
+# gunicorn's access line name the request's path; the token never reaches a log.
+_TOKEN_NO_CAMINHO = re.compile(r"(/confirmar/)[^/\s\"'?#]+")
+TOKEN_OCULTO = "<token>"
+
+
+def sem_tokens(texto: str) -> str:
+    """``texto`` with every ``/confirmar/<token>`` path segment's token replaced by ``<token>``."""
+    return _TOKEN_NO_CAMINHO.sub(rf"\g<1>{TOKEN_OCULTO}", texto)
+
+
+def _ocultar_tokens(record: logging.LogRecord) -> None:
+    try:
+        mensagem = record.getMessage()
+    except Exception:  # a malformed record: logging reports it itself
+        return
+    if "/confirmar/" in mensagem:
+        record.msg, record.args = sem_tokens(mensagem), None
+    caminho = getattr(record, "path", None)
+    if isinstance(caminho, str) and "/confirmar/" in caminho:
+        record.path = sem_tokens(caminho)
+
+
 # --- context: request id and task ------------------------------------------------
 class ContextoDoLog(logging.Filter):
     """Adds ``request_id``, ``task_name``, ``task_id`` and ``agendamento_id`` to every record.
@@ -185,7 +212,8 @@ class ContextoDoLog(logging.Filter):
     task this process is running (``tarefa_iniciada``), or, on the worker's
     own lines about a task ("received"), from the task Celery names in the
     record. Also withholds the exception text Celery writes into a failed
-    task's message when it is a database or validation error.
+    task's message when it is a database or validation error, and the token
+    of a confirmation link in any message or access-line path (:func:`sem_tokens`).
     """
 
     def filter(self, record: logging.LogRecord) -> bool:
@@ -202,6 +230,7 @@ class ContextoDoLog(logging.Filter):
             and excecao_sem_valores(record.exc_info[1])
         ):
             record.args = {**record.args, "exc": TEXTO_RETIDO}
+        _ocultar_tokens(record)
         return True
 
 

@@ -593,6 +593,9 @@ if LEMBRETES_ENVIO_LIMITE_SEGUNDOS <= max(EMAIL_TIMEOUT, LEMBRETES_WEBHOOK_TIMEO
 # A pending reminder enqueued this long ago and still pending (its message was
 # lost: a broker restart without persistence) is enqueued again (seconds).
 LEMBRETES_REENFILEIRAR_SEGUNDOS = env.int("LEMBRETES_REENFILEIRAR_SEGUNDOS", default=300)
+# The confirmation page's rate limit per client address (django-ratelimit's
+# "N/s|m|h|d"): a guessed token costs a signature check, so brute force stays slow.
+LEMBRETES_CONFIRMACAO_RATE = env.str("LEMBRETES_CONFIRMACAO_RATE", default="30/m")
 # --- end lembretes ---
 
 # --- Login, tokens and the client's address (apps.contas) ------------------------

@@ -36,8 +36,8 @@ from .confirmacao import Acao, Estado, Resultado, Situacao, avaliar, responder
 logger = logging.getLogger(__name__)
 
 # Requests to the page per client address (django-ratelimit's fixed window in
-# the shared cache): a patient needs a handful; guessing tokens needs far more.
-LIMITE_PADRAO = "30/m"
+# the shared cache, settings.LEMBRETES_CONFIRMACAO_RATE): a patient needs a
+# handful; guessing tokens needs far more.
 GRUPO_LIMITE = "lembretes.confirmacao"
 FEITO = "feito"  # the query parameter of the redirect after a change
 
@@ -66,7 +66,7 @@ def _segundos_de_espera(request) -> int | None:
             request,
             group=GRUPO_LIMITE,
             key=_chave,
-            rate=getattr(settings, "LEMBRETES_CONFIRMACAO_RATE", LIMITE_PADRAO),
+            rate=settings.LEMBRETES_CONFIRMACAO_RATE,
             increment=True,
         )
     except (RedisError, OSError) as exc:

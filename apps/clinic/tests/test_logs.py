@@ -283,3 +283,29 @@ def test_the_text_line_withholds_a_database_errors_text_even_if_another_handler_
     assert cpf in logging.Formatter().format(registro)  # a plain formatter caches the text
     linha = logs.FormatoTexto(fuso="UTC").format(registro)
     assert cpf not in linha and "IntegrityError: <text withheld" in linha
+
+
+TOKEN = "eyJsIjoxLCJpIjoxNzY0NzY0MDAwfQ:1vQf3Z:abcdefghijklmnopqrstuvwxyz0123456789ABCDEFG"
+
+
+@pytest.mark.django_db
+def test_a_confirmation_links_token_never_reaches_a_log_line(client, coletor):
+    # Found reviewing issue 11: Django's own loggers name the request's path,
+    # and the path of a reminder's link is its credential.
+    from django.test import Client
+
+    client.get(f"/confirmar/{TOKEN}/")  # refused (not signed by us): django.request logs a 4xx
+    Client(enforce_csrf_checks=True).post(f"/confirmar/{TOKEN}/", {"acao": "confirmar"})  # CSRF
+    logging.getLogger("django.request").warning("Not Found: %s", f"/confirmar/{TOKEN}/")
+    logging.getLogger("gunicorn.access").info(
+        "%s %s", "GET", f"/confirmar/{TOKEN}/", extra={"path": f"/confirmar/{TOKEN}/?x=1"}
+    )
+    linhas = "\n".join(coletor.linhas)
+    assert "/confirmar/<token>/" in linhas
+    assert TOKEN not in linhas and TOKEN.split(":")[0] not in linhas
+
+
+def test_sem_tokens_keeps_every_other_path():
+    assert logs.sem_tokens("GET /api/agendamentos/3/ 200") == "GET /api/agendamentos/3/ 200"
+    assert logs.sem_tokens(f"x /confirmar/{TOKEN}/ y") == "x /confirmar/<token>/ y"
+    assert logs.sem_tokens(f"/confirmar/{TOKEN}") == "/confirmar/<token>"
