@@ -404,13 +404,10 @@ CELERY_BROKER_CONNECTION_MAX_RETRIES = None
 # third of that (core/locks.py): a release lost to a Redis outage, or a
 # holder killed with SIGKILL, blocks later sweeps for at most this long.
 SWEEP_LOCK_TTL = env.int("SWEEP_LOCK_TTL", default=60)
-# Above the hard time limit it only delays the next sweep after a lost
-# release: no holder lives longer than that.
-if not 3 <= SWEEP_LOCK_TTL <= CELERY_TASK_TIME_LIMIT:
-    raise ImproperlyConfigured(
-        "SWEEP_LOCK_TTL must be between 3 seconds and CELERY_TASK_TIME_LIMIT "
-        f"({CELERY_TASK_TIME_LIMIT} s)"
-    )
+# At most an hour: a lost release (Redis down as the sweep ends) or a killed
+# holder blocks every later sweep for the lock's whole life.
+if not 3 <= SWEEP_LOCK_TTL <= 3600:
+    raise ImproperlyConfigured("SWEEP_LOCK_TTL must be between 3 and 3600 seconds")
 # --- end broker ---
 
 # --- Operations: database faults (issue 10, item 1; helper "bd") ---

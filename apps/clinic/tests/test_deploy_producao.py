@@ -183,7 +183,7 @@ def test_a_non_numeric_value_is_refused_naming_the_variable(ambiente, variavel, 
     "variavel, valor",
     [
         ("SWEEP_LOCK_TTL", "2"),
-        # Longer than the hard time limit (960 s): a lost release would only block sweeps.
+        # A day: a lost release would block every sweep for that long.
         ("SWEEP_LOCK_TTL", "86400"),
         ("SAUDE_TIMEOUT_SEGUNDOS", "0.001"),
         ("SAUDE_TIMEOUT_SEGUNDOS", "6"),
