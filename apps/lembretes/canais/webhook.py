@@ -7,7 +7,10 @@ provider that honours it drops a repeat) and ``Authorization: Bearer
 <LEMBRETES_WEBHOOK_TOKEN>`` when set. 2xx is delivered; 5xx, 429, timeouts
 and connection errors are transient; any other answer (4xx, and 3xx:
 redirects are never followed, so the message and the token never go to
-another host) is permanent.
+another host) is permanent. Only the status line and headers are read
+(``stream=True``): the answer's body is never downloaded, so a gateway that
+took the message but sends a huge, slow or broken body neither holds the
+worker nor turns a delivery into a "transient" error and a second message.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ class CanalWebhook(Canal):
                 headers=cabecalhos,
                 timeout=settings.LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS,
                 allow_redirects=False,
+                stream=True,  # the status decides; the body is never read
             )
         except requests.Timeout:
             raise ErroTransitorio("webhook: tempo esgotado") from None
