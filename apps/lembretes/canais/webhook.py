@@ -28,6 +28,13 @@ class CanalWebhook(Canal):
     campo_paciente = "telefone"
 
     def enviar(self, mensagem: Mensagem) -> None:
+        """POST ``mensagem`` as JSON to ``LEMBRETES_WEBHOOK_URL``; return on a 2xx.
+
+        Raises ``ErroTransitorio`` (5xx, 429, no answer within
+        ``LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS`` seconds, a connection error) or
+        ``ErroPermanente`` (no URL configured, any other status, 3xx included);
+        details carry the status code or the exception's class only.
+        """
         url = settings.LEMBRETES_WEBHOOK_URL
         if not url:
             raise ErroPermanente("LEMBRETES_WEBHOOK_URL não configurada")
