@@ -544,6 +544,9 @@ CELERY_TASK_ROUTES["apps.lembretes.tasks.*"] = {"queue": FILA_LEMBRETES}
 # (links in messages are absolute: SITE_URL + /confirmar/<token>/).
 CLINICA_NOME = env.str("CLINICA_NOME", default="Clínica NEXKODONTO")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", SITE_URL):
+    # Without a scheme (clinica.example.org) every message's link was dead text.
+    raise ImproperlyConfigured("SITE_URL must be an http(s) URL (https://clinica.example.org)")
 # A confirmation link stops working when the appointment starts, and in any
 # case this many days after it was sent (the signature's max_age).
 LEMBRETES_LINK_VALIDADE_DIAS = env.int("LEMBRETES_LINK_VALIDADE_DIAS", default=15)
@@ -570,6 +573,9 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # The generic webhook channel (SMS/WhatsApp providers, or a gateway of the
 # clinic's): a JSON POST to this URL, with this bearer token if set.
 LEMBRETES_WEBHOOK_URL = env.str("LEMBRETES_WEBHOOK_URL", default="")
+if LEMBRETES_WEBHOOK_URL and not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", LEMBRETES_WEBHOOK_URL):
+    # requests' MissingSchema/InvalidURL counted as transient: five attempts, then "esgotadas".
+    raise ImproperlyConfigured("LEMBRETES_WEBHOOK_URL must be empty or an http(s) URL")
 LEMBRETES_WEBHOOK_TOKEN = env.str("LEMBRETES_WEBHOOK_TOKEN", default="")
 LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS = env.float("LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS", default=10.0)
 # A timeout of 0 or less made every send fail (a non-blocking socket, or

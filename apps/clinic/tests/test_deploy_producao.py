@@ -196,6 +196,11 @@ def test_a_non_numeric_value_is_refused_naming_the_variable(ambiente, variavel, 
         ("EMAIL_TIMEOUT", "-1"),
         ("LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS", "-1"),
         ("LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS", "0"),
+        # ... and dead links in every message, or five doomed webhook attempts each.
+        ("SITE_URL", "clinica.example.org"),
+        ("SITE_URL", "javascript:alert(1)"),
+        ("LEMBRETES_WEBHOOK_URL", "gateway.example.org/sms"),
+        ("LEMBRETES_WEBHOOK_URL", "ftp://gateway.example.org/sms"),
     ],
 )
 def test_an_out_of_range_value_is_refused_naming_the_variable(ambiente, variavel, valor):
