@@ -541,6 +541,9 @@ CELERY_TASK_ROUTES["apps.lembretes.tasks.*"] = {"queue": FILA_LEMBRETES}
 # (links in messages are absolute: SITE_URL + /confirmar/<token>/).
 CLINICA_NOME = env.str("CLINICA_NOME", default="Clínica NEXKODONTO")
 SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", SITE_URL):
+    # Without a scheme (clinica.example.org) every message's link was dead text.
+    raise ImproperlyConfigured("SITE_URL must be an http(s) URL (https://clinica.example.org)")
 # A confirmation link stops working when the appointment starts, and in any
 # case this many days after it was sent (the signature's max_age).
 LEMBRETES_LINK_VALIDADE_DIAS = env.int("LEMBRETES_LINK_VALIDADE_DIAS", default=15)
@@ -552,7 +555,13 @@ if LEMBRETES_LINK_VALIDADE_DIAS < 1:
 # sending it (never to the log: message bodies are not logged).
 # https://django-environ.readthedocs.io/en/latest/types.html#environ-env-email-url
 if env.str("EMAIL_URL", default=""):
-    globals().update(env.email_url("EMAIL_URL"))
+    try:
+        globals().update(env.email_url("EMAIL_URL"))
+    except (ImproperlyConfigured, ValueError):
+        # Never echo the value: it holds the SMTP password.
+        raise ImproperlyConfigured(
+            "EMAIL_URL is not an e-mail URL (smtp://host:port, smtp+tls://user:password@host:587)"
+        ) from None
 else:
     EMAIL_BACKEND = "django.core.mail.backends.filebased.EmailBackend"
     EMAIL_FILE_PATH = str(VAR_DIR / "mensagens")
@@ -561,8 +570,17 @@ EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
 # The generic webhook channel (SMS/WhatsApp providers, or a gateway of the
 # clinic's): a JSON POST to this URL, with this bearer token if set.
 LEMBRETES_WEBHOOK_URL = env.str("LEMBRETES_WEBHOOK_URL", default="")
+if LEMBRETES_WEBHOOK_URL and not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", LEMBRETES_WEBHOOK_URL):
+    # requests' MissingSchema/InvalidURL counted as transient: five attempts, then "esgotadas".
+    raise ImproperlyConfigured("LEMBRETES_WEBHOOK_URL must be empty or an http(s) URL")
 LEMBRETES_WEBHOOK_TOKEN = env.str("LEMBRETES_WEBHOOK_TOKEN", default="")
 LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS = env.float("LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS", default=10.0)
+# A timeout of 0 or less made every send fail (a non-blocking socket, or
+# ValueError recorded as "interrupted"): refused at start-up.
+if EMAIL_TIMEOUT < 1:
+    raise ImproperlyConfigured("EMAIL_TIMEOUT must be 1 or more (seconds)")
+if not LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS > 0:
+    raise ImproperlyConfigured("LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS must be more than 0 (seconds)")
 # The due-finder (apps.lembretes.tasks.buscar_lembretes_devidos) runs this often
 # (seconds; the periodic task's first schedule, then edited in the admin).
 LEMBRETES_INTERVALO_SEGUNDOS = env.int("LEMBRETES_INTERVALO_SEGUNDOS", default=60)
@@ -590,6 +608,10 @@ if LEMBRETES_ENVIO_LIMITE_SEGUNDOS <= max(EMAIL_TIMEOUT, LEMBRETES_WEBHOOK_TIMEO
 # A pending reminder enqueued this long ago and still pending (its message was
 # lost: a broker restart without persistence) is enqueued again (seconds).
 LEMBRETES_REENFILEIRAR_SEGUNDOS = env.int("LEMBRETES_REENFILEIRAR_SEGUNDOS", default=300)
+# 0 or less kept every enqueued row due at once: with a full batch pending the
+# finder's enqueue loop took the same rows forever.
+if LEMBRETES_REENFILEIRAR_SEGUNDOS < 1:
+    raise ImproperlyConfigured("LEMBRETES_REENFILEIRAR_SEGUNDOS must be 1 or more (seconds)")
 # The confirmation page's rate limit per client address (django-ratelimit's
 # "N/s|m|h|d"): a guessed token costs a signature check, so brute force stays slow.
 LEMBRETES_CONFIRMACAO_RATE = env.str("LEMBRETES_CONFIRMACAO_RATE", default="30/m")

@@ -76,7 +76,11 @@ class RegraLembrete(models.Model):
         return self.nome
 
     def clean(self) -> None:
-        """Refuse a template with an unknown or unsafe placeholder (``modelos.validar_modelo``)."""
+        """Refuse a template with an unknown or unsafe placeholder (``modelos.validar_modelo``).
+
+        Also a subject with a line break (an e-mail header cannot hold one).
+        Raises ``ValidationError`` keyed by field ("assunto", "modelo").
+        """
         from django.core.exceptions import ValidationError
 
         from .modelos import validar_modelo
@@ -88,6 +92,10 @@ class RegraLembrete(models.Model):
                 validar_modelo(getattr(self, campo))
             except ValidationError as erro:
                 erros[campo] = erro
+        if "assunto" not in erros and ("\n" in self.assunto or "\r" in self.assunto):
+            erros["assunto"] = ValidationError(
+                _("O assunto não pode ter quebra de linha."), code="quebra_de_linha"
+            )
         if erros:
             raise ValidationError(erros)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.utils import timezone
 
@@ -19,17 +20,29 @@ logger = logging.getLogger(__name__)
 
 
 def _publicar(ids: list[int]) -> None:
-    """Enqueue one send task per id; a broker failure is logged, the finder retries later."""
-    for lembrete_id in ids:
+    """Enqueue one send task per id, in order; at the first broker failure, stop and log.
+
+    The ids left unpublished stay pending (their ``proxima_tentativa_em`` is
+    already ``LEMBRETES_REENFILEIRAR_SEGUNDOS`` ahead): the finder enqueues
+    them again then. Trying each of them against a broker that is down cost
+    the publish retries and connect timeout per id. The task's soft time
+    limit (``SoftTimeLimitExceeded``) is never swallowed.
+    """
+    for posicao, lembrete_id in enumerate(ids):
         try:
             enviar_lembrete.apply_async(args=[lembrete_id])
-        except Exception as erro:  # noqa: BLE001 - the row stays pending: enqueued again later
+        except SoftTimeLimitExceeded:
+            raise
+        except Exception as erro:  # noqa: BLE001 - the rows stay pending: enqueued again later
             logger.warning(
-                "reminder %s not enqueued (%s); the finder tries again in %d s",
-                lembrete_id,
+                "%d reminder(s) not enqueued (%s), from reminder %s on; "
+                "the finder tries again in %d s",
+                len(ids) - posicao,
                 type(erro).__name__,
+                lembrete_id,
                 settings.LEMBRETES_REENFILEIRAR_SEGUNDOS,
             )
+            return
 
 
 @shared_task

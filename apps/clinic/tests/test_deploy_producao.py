@@ -187,6 +187,20 @@ def test_a_non_numeric_value_is_refused_naming_the_variable(ambiente, variavel, 
         ("SWEEP_LOCK_TTL", "86400"),
         ("SAUDE_TIMEOUT_SEGUNDOS", "0.001"),
         ("SAUDE_TIMEOUT_SEGUNDOS", "6"),
+        # Found by the reminders' hostile review: 0 or less looped the finder's
+        # enqueue forever once a full batch (500) was pending.
+        ("LEMBRETES_REENFILEIRAR_SEGUNDOS", "0"),
+        ("LEMBRETES_REENFILEIRAR_SEGUNDOS", "-300"),
+        # ... and made every send fail (non-blocking socket, ValueError).
+        ("EMAIL_TIMEOUT", "0"),
+        ("EMAIL_TIMEOUT", "-1"),
+        ("LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS", "-1"),
+        ("LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS", "0"),
+        # ... and dead links in every message, or five doomed webhook attempts each.
+        ("SITE_URL", "clinica.example.org"),
+        ("SITE_URL", "javascript:alert(1)"),
+        ("LEMBRETES_WEBHOOK_URL", "gateway.example.org/sms"),
+        ("LEMBRETES_WEBHOOK_URL", "ftp://gateway.example.org/sms"),
     ],
 )
 def test_an_out_of_range_value_is_refused_naming_the_variable(ambiente, variavel, valor):
@@ -207,6 +221,17 @@ def test_a_broker_url_of_no_known_transport_is_refused_at_start_up(ambiente, val
     assert feito.returncode != 0
     ultima = feito.stderr.strip().splitlines()[-1]
     assert ultima.startswith("django.core.exceptions.ImproperlyConfigured: BROKER_URL"), ultima
+    assert "SENHA" not in feito.stderr
+
+
+@pytest.mark.parametrize("valor", ["garbage", "smtp://u:SENHA@h:porta", "http://u:SENHA@h"])
+def test_an_email_url_that_is_not_one_is_refused_without_echoing_it(ambiente, valor):
+    # Found by the reminders' hostile review: a bad port was a bare ValueError
+    # traceback, a bad scheme "Invalid email schema" naming no variable.
+    feito = _manage({**ambiente, "EMAIL_URL": valor}, "check")
+    assert feito.returncode != 0
+    ultima = feito.stderr.strip().splitlines()[-1]
+    assert ultima.startswith("django.core.exceptions.ImproperlyConfigured: EMAIL_URL"), ultima
     assert "SENHA" not in feito.stderr
 
 

@@ -2,7 +2,9 @@
 
 SMTP replies tell transient from permanent (RFC 5321, section 4.2.1): 4yz
 is "try again later", 5yz is "never". A connection that cannot be opened,
-drops, or times out is transient too.
+drops, or times out is transient too. An address or a subject Django
+refuses (a line break: header injection) is permanent, found before any
+connection is opened: nothing went out.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import smtplib
 
 from django.conf import settings
 from django.core.mail import EmailMessage, get_connection
+from django.core.mail.message import sanitize_address
 
 from .base import Canal, ErroPermanente, ErroTransitorio, Mensagem
 
@@ -27,6 +30,13 @@ class CanalEmail(Canal):
     campo_paciente = "email"
 
     def enviar(self, mensagem: Mensagem) -> None:
+        """Send ``mensagem`` as one plain-text e-mail to ``mensagem.para``.
+
+        Raises ``ErroPermanente`` (an address or subject Django refuses, an
+        SMTP 5yz) or ``ErroTransitorio`` (an SMTP 4yz, a connection refused,
+        dropped or past ``EMAIL_TIMEOUT`` seconds); details carry codes and
+        exception classes only.
+        """
         email = EmailMessage(
             subject=mensagem.assunto,
             body=mensagem.texto,
@@ -34,6 +44,12 @@ class CanalEmail(Canal):
             to=[mensagem.para],
             headers={"X-Lembrete": mensagem.chave},
         )
+        try:
+            # What the SMTP backend does first; ValueError covers BadHeaderError.
+            sanitize_address(mensagem.para, email.encoding or settings.DEFAULT_CHARSET)
+            email.message()
+        except ValueError:
+            raise ErroPermanente("e-mail: endereço ou assunto inválido") from None
         try:
             with get_connection(timeout=settings.EMAIL_TIMEOUT) as conexao:
                 enviados = conexao.send_messages([email])

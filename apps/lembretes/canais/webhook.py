@@ -7,7 +7,10 @@ provider that honours it drops a repeat) and ``Authorization: Bearer
 <LEMBRETES_WEBHOOK_TOKEN>`` when set. 2xx is delivered; 5xx, 429, timeouts
 and connection errors are transient; any other answer (4xx, and 3xx:
 redirects are never followed, so the message and the token never go to
-another host) is permanent.
+another host) is permanent. Only the status line and headers are read
+(``stream=True``): the answer's body is never downloaded, so a gateway that
+took the message but sends a huge, slow or broken body neither holds the
+worker nor turns a delivery into a "transient" error and a second message.
 """
 
 from __future__ import annotations
@@ -25,6 +28,13 @@ class CanalWebhook(Canal):
     campo_paciente = "telefone"
 
     def enviar(self, mensagem: Mensagem) -> None:
+        """POST ``mensagem`` as JSON to ``LEMBRETES_WEBHOOK_URL``; return on a 2xx.
+
+        Raises ``ErroTransitorio`` (5xx, 429, no answer within
+        ``LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS`` seconds, a connection error) or
+        ``ErroPermanente`` (no URL configured, any other status, 3xx included);
+        details carry the status code or the exception's class only.
+        """
         url = settings.LEMBRETES_WEBHOOK_URL
         if not url:
             raise ErroPermanente("LEMBRETES_WEBHOOK_URL não configurada")
@@ -40,6 +50,7 @@ class CanalWebhook(Canal):
                 headers=cabecalhos,
                 timeout=settings.LEMBRETES_WEBHOOK_TIMEOUT_SEGUNDOS,
                 allow_redirects=False,
+                stream=True,  # the status decides; the body is never read
             )
         except requests.Timeout:
             raise ErroTransitorio("webhook: tempo esgotado") from None

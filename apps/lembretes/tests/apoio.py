@@ -80,12 +80,17 @@ class ServidorHttp:
     """http.server in a thread on 127.0.0.1:<free port>, answering ``codigos`` in turn (then 200).
 
     ``pedidos``: (headers, json body) of every POST. ``mudo=True``: never answers.
+    ``corpo_lento=True``: a 200 whose announced 100 MB body trickles, a byte every
+    50 ms, for at most 5 s (then the connection drops).
     """
 
-    def __init__(self, codigos: list[int] | None = None, *, mudo: bool = False):
+    def __init__(
+        self, codigos: list[int] | None = None, *, mudo: bool = False, corpo_lento: bool = False
+    ):
         self.codigos = list(codigos or [])
         self.pedidos: list[tuple[dict, dict]] = []
         self.mudo = mudo
+        self.corpo_lento = corpo_lento
         self.liberar = threading.Event()
         dono = self
 
@@ -98,8 +103,14 @@ class ServidorHttp:
                     return
                 codigo = dono.codigos.pop(0) if dono.codigos else 200
                 self.send_response(codigo)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(10**8 if dono.corpo_lento else 0))
                 self.end_headers()
+                for _ in range(100 if dono.corpo_lento else 0):
+                    if dono.liberar.wait(0.05):
+                        break
+                    self.wfile.write(b"x")
+                    self.wfile.flush()
+                self.close_connection = True
 
             def log_message(self, *args):
                 pass

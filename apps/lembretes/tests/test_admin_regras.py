@@ -78,6 +78,16 @@ def test_the_gestor_adds_a_rule_and_an_unknown_placeholder_is_named(regra, como,
     assert "Olá, Maria!" in pagina.content.decode()
 
 
+def test_a_subject_with_a_line_break_is_refused_on_save(regra, como):
+    # Found by the hostile review: saved, then every e-mail of the rule failed
+    # (Django refuses a header with a line break).
+    adicionar = reverse("admin:lembretes_regralembrete_add")
+    resposta = como("gestor").post(adicionar, _formulario(assunto="Hoje\r\nBcc: x@example.org"))
+    assert resposta.status_code == 200
+    assert "O assunto não pode ter quebra de linha." in resposta.content.decode()
+    assert not RegraLembrete.objects.filter(nome="1 hora antes").exists()
+
+
 def test_the_gestor_edits_a_rule(regra, como):
     navegador = como("gestor")
     url = reverse("admin:lembretes_regralembrete_change", args=[regra.pk])

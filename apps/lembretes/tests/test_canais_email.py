@@ -120,3 +120,30 @@ def test_the_file_backend_of_the_embedded_default_writes_the_message(settings, t
     CanalEmail().enviar(Mensagem(chave="lembrete-1", para="a@example.com", assunto="A", texto="B"))
     [arquivo] = tmp_path.iterdir()
     assert "To: a@example.com" in arquivo.read_text()
+
+
+@pytest.mark.parametrize(
+    ("campo", "valor"),
+    [
+        ("email", "maria@example.com\r\nBcc: outro@example.org"),
+        ("assunto", "Consulta {data}\r\nBcc: outro@example.org"),
+    ],
+)
+def test_an_address_or_subject_with_a_line_break_fails_as_permanent_before_any_smtp(
+    pendente, relogio_parado, smtp, campo, valor
+):
+    # Found by the hostile review: Django refuses such an address or header
+    # (ValueError, BadHeaderError) before talking to the server, but the
+    # channel let it through as "unknown whether it went out" (interrompido).
+    # Rows written around the model's validation (an import, SQL).
+    if campo == "email":
+        type(pendente.agendamento.paciente).objects.filter(
+            pk=pendente.agendamento.paciente_id
+        ).update(email=valor)
+    else:
+        type(pendente.regra).objects.filter(pk=pendente.regra_id).update(assunto=valor)
+    servidor = smtp()
+    assert services.lembrete_enviar(pendente.pk, now=relogio_parado).situacao == S.FALHOU
+    assert _estado(pendente) == (S.FALHOU, M.ERRO_PERMANENTE)
+    assert pendente.detalhe == "e-mail: endereço ou assunto inválido"
+    assert servidor.recebidas == []

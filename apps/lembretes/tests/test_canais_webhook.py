@@ -1,5 +1,6 @@
 """The webhook channel against a local HTTP server (http.server in a thread)."""
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -107,6 +108,21 @@ def test_a_server_that_never_answers_is_a_transient_timeout(pendente, relogio_pa
     assert resultado.espera_segundos == 30
     assert _estado(pendente) == (S.PENDENTE, "")
     assert pendente.detalhe == "webhook: tempo esgotado"
+
+
+def test_a_200_with_a_slow_endless_body_is_delivered_once_without_reading_it(
+    pendente, relogio_parado, servidor
+):
+    # Found by the hostile review: requests read the whole answer; a gateway
+    # that accepted the message but trickled (or broke) its body kept the
+    # worker until the connection dropped, then the ChunkedEncodingError was
+    # "transient" and the patient got the message again on the retry.
+    servidor = servidor(corpo_lento=True)
+    inicio = time.monotonic()
+    assert services.lembrete_enviar(pendente.pk, now=relogio_parado).situacao == S.ENVIADO
+    assert time.monotonic() - inicio < 2
+    assert _estado(pendente) == (S.ENVIADO, "")
+    assert len(servidor.pedidos) == 1
 
 
 def test_no_url_configured_is_permanent(settings):
