@@ -51,6 +51,8 @@ def _filho(stack: Proc, nome: str) -> psutil.Process | None:
             cmd = p.cmdline()
         except psutil.NoSuchProcess:
             continue
+        if not cmd:  # just forked, or exiting: its command line is not readable yet
+            continue
         if (
             (nome == "redis" and "redis-server" in cmd[0])
             or (nome == "web" and "gunicorn" in " ".join(cmd[:2]))

@@ -91,9 +91,16 @@ def clicar_e_esperar(driver, botao: str, seletor: str, *, timeout: float = 10):
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
+    from selenium.common.exceptions import WebDriverException
+
     elemento = driver.find_element(By.CSS_SELECTOR, botao)
     elemento.click()
-    WebDriverWait(driver, timeout).until(ec.staleness_of(elemento))
+    # Mid-navigation chromedriver may answer the staleness probe with "Node with
+    # given id does not belong to the document" (an unknown error, not a stale
+    # element): that is the old page going away, so ask again.
+    WebDriverWait(driver, timeout, ignored_exceptions=(WebDriverException,)).until(
+        ec.staleness_of(elemento)
+    )
     return esperar(driver, seletor, timeout=timeout)
 
 
