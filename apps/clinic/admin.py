@@ -216,12 +216,31 @@ class AgendamentoForm(FormularioPorServico):
     ``clinic.agendar_retroativo``) and the dentist, with their own messages.
     """
 
+    fora_do_expediente = forms.BooleanField(
+        label=_("Agendar fora do expediente"),
+        required=False,
+        help_text=_(
+            "Aceitar mesmo fora do horário do dentista, numa folga ou num feriado. "
+            "Fica registrado no histórico."
+        ),
+    )
+
     def salvar(self):
         dados = self.cleaned_data
+        fora = bool(dados.get("fora_do_expediente"))
+        if fora and not self.usuario.has_perm("clinic.agendar_fora_do_expediente"):
+            raise ValidationError(
+                {
+                    "fora_do_expediente": _(
+                        "Você não tem permissão para agendar fora do expediente do dentista."
+                    )
+                }
+            )
         comum = {
             "usuario": self.usuario,
             "now": timezone.now(),
             "permitir_retroativo": self.usuario.has_perm("clinic.agendar_retroativo"),
+            "permitir_fora_do_expediente": fora,
         }
         if self.instance._state.adding:
             return services.agendamento_criar(
@@ -311,6 +330,15 @@ class AgendamentoAdmin(
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = AgendamentoForm
         return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_fields(self, request, obj=None):
+        """The form's fields; the override box only for those who may book outside hours."""
+        campos = list(super().get_fields(request, obj))
+        if not request.user.has_perm("clinic.agendar_fora_do_expediente") or (
+            obj is not None and not obj.active
+        ):
+            campos = [c for c in campos if c != "fora_do_expediente"]
+        return campos
 
     # The actions: each one is the API's transition of the same name, offered
     # only to the roles the API allows it (``has_<acao>_permission``; Django

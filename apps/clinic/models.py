@@ -359,6 +359,10 @@ class Agendamento(models.Model):
         ordering = ["data_hora", "id"]
         permissions = [
             ("agendar_retroativo", _("Pode agendar ou reagendar com data no passado")),
+            (
+                "agendar_fora_do_expediente",
+                _("Pode agendar ou reagendar fora do expediente do dentista"),
+            ),
         ]
         constraints = [
             models.CheckConstraint(

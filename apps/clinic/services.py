@@ -26,7 +26,15 @@ from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from .models import Agendamento, Atendimento, Dentista, HistoricoStatus, Paciente
+from .models import (
+    LIMITE_MOTIVO_HISTORICO,
+    Agendamento,
+    Atendimento,
+    Dentista,
+    HistoricoStatus,
+    Paciente,
+)
+from .regras import aplicar_regras_de_horario
 from .selectors import agendamento_em_conflito, agendamentos_vencidos, ha_agendamentos_vencidos
 
 logger = logging.getLogger(__name__)
@@ -90,18 +98,28 @@ def agendamento_validar_horario(
     now: datetime,
     permitir_retroativo: bool,
     inicio_mudou: bool = True,
-) -> None:
+    permitir_fora_do_expediente: bool = False,
+) -> list[str]:
     """Check ``agendamento``'s time for booking/rescheduling; raise ``ValidationError`` if wrong.
 
     A start before ``now`` (aware) needs ``permitir_retroativo`` when the start
-    is new (``inicio_mudou``); the dentist must be free (same rule as the
-    PostgreSQL exclusion constraint). Used by the services before saving and
-    by the admin's form, so both answer with the same pt-BR messages.
+    is new (``inicio_mudou``); the rules other apps registered
+    (``apps.clinic.regras``: the dentist's working hours, closures, holidays)
+    must accept it unless ``permitir_fora_do_expediente`` (the
+    ``clinic.agendar_fora_do_expediente`` permission, asked for explicitly);
+    the dentist must be free (same rule as the PostgreSQL exclusion
+    constraint). Used by the services before saving and by the admin's form,
+    so both answer with the same pt-BR messages. Returns the pt-BR messages
+    of the rules that were overridden (empty when none refused), for the
+    history.
     """
     if inicio_mudou and agendamento.data_hora < now and not permitir_retroativo:
         raise ValidationError(
             {"data_hora": _("Não é possível agendar no passado sem a permissão de retroativo.")}
         )
+    excecoes = aplicar_regras_de_horario(
+        agendamento, permitir_excecao=permitir_fora_do_expediente
+    )
     conflito = agendamento_em_conflito(
         dentista_id=agendamento.dentista_id,
         inicio=agendamento.data_hora,
@@ -110,6 +128,12 @@ def agendamento_validar_horario(
     )
     if conflito is not None:
         raise _erro_conflito(conflito)
+    return excecoes
+
+
+def _motivo_excecao(prefixo: str, excecoes: list[str]) -> str:
+    """The history's reason for an override: ``prefixo`` and what the rules said, cut to fit."""
+    return f"{prefixo}: {' '.join(excecoes)}"[:LIMITE_MOTIVO_HISTORICO]
 
 
 def _salvar_sem_sobreposicao(agendamento: Agendamento, **kwargs) -> None:
@@ -159,12 +183,16 @@ def agendamento_criar(
     usuario=None,
     now: datetime | None = None,
     permitir_retroativo: bool = False,
+    permitir_fora_do_expediente: bool = False,
 ) -> Agendamento:
     """Book an appointment and record its first status (agendado) in the history.
 
     ``data_hora`` is the aware start; ``duracao_minutos`` is in minutes
     (5–480). A start before ``now`` needs ``permitir_retroativo`` (the API
-    grants it with the ``clinic.agendar_retroativo`` permission). Raises
+    grants it with the ``clinic.agendar_retroativo`` permission). A start
+    the registered rules refuse (outside the dentist's hours, a closure)
+    needs ``permitir_fora_do_expediente``; the first history row's reason
+    then says what was overridden. Raises
     ``django.core.exceptions.ValidationError`` (pt-BR messages by field) on
     invalid input or when the dentist is already booked at that time;
     nothing is saved then. If the appointment has already ended, the
@@ -184,9 +212,21 @@ def agendamento_criar(
             {"dentista": _("Este dentista está inativo e não recebe agendamentos.")}
         )
     with transaction.atomic():
-        agendamento_validar_horario(agendamento, now=now, permitir_retroativo=permitir_retroativo)
+        excecoes = agendamento_validar_horario(
+            agendamento,
+            now=now,
+            permitir_retroativo=permitir_retroativo,
+            permitir_fora_do_expediente=permitir_fora_do_expediente,
+        )
         _salvar_sem_sobreposicao(agendamento)
-        _historico(agendamento, de="", para=agendamento.status, usuario=usuario, now=now)
+        _historico(
+            agendamento,
+            de="",
+            para=agendamento.status,
+            usuario=usuario,
+            now=now,
+            motivo=_motivo_excecao(_("Agendado fora do expediente"), excecoes) if excecoes else "",
+        )
     return agendamento
 
 
@@ -199,10 +239,13 @@ def agendamento_reagendar(
     duracao_minutos: int | None = None,
     observacoes: str | None = None,
     permitir_retroativo: bool = False,
+    permitir_fora_do_expediente: bool = False,
 ) -> Agendamento:
     """Change the start, duration or notes of an open appointment; return it updated.
 
-    Same checks as :func:`agendamento_criar` for the new time. Raises
+    Same checks as :func:`agendamento_criar` for the new time; an overridden
+    rule (``permitir_fora_do_expediente``) adds a history row (same status
+    before and after) whose reason says what was overridden. Raises
     ``TransicaoInvalida`` when the appointment is closed, ``ValidationError``
     for invalid values or a double booking.
     """
@@ -224,13 +267,27 @@ def agendamento_reagendar(
         if observacoes is not None:
             atual.observacoes = observacoes
         atual.full_clean()
+        excecoes = []
         if data_hora is not None or duracao_minutos is not None:
-            agendamento_validar_horario(
-                atual, now=now, permitir_retroativo=permitir_retroativo, inicio_mudou=inicio_mudou
+            excecoes = agendamento_validar_horario(
+                atual,
+                now=now,
+                permitir_retroativo=permitir_retroativo,
+                inicio_mudou=inicio_mudou,
+                permitir_fora_do_expediente=permitir_fora_do_expediente,
             )
         _salvar_sem_sobreposicao(
             atual, update_fields=["data_hora", "duracao_minutos", "observacoes", "updated_at"]
         )
+        if excecoes:
+            _historico(
+                atual,
+                de=atual.status,
+                para=atual.status,
+                usuario=usuario,
+                now=_instante_da_transicao(atual.pk, now=now),
+                motivo=_motivo_excecao(_("Reagendado fora do expediente"), excecoes),
+            )
     atual.refresh_from_db()
     return atual
 

@@ -210,9 +210,25 @@ class AgendamentoSerializer(EstritoSerializer):
 class AgendamentoCriarSerializer(EstritoSerializer):
     """Booking: ``data_hora`` with an offset, or read in the clinic's time zone."""
 
+    fora_do_expediente = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_(
+            "Agendar mesmo fora do expediente do dentista (folga, feriado, fora do horário); "
+            "exige a permissão de agendar fora do expediente e fica registrado no histórico."
+        ),
+    )
+
     class Meta:
         model = Agendamento
-        fields = ["paciente", "dentista", "data_hora", "duracao_minutos", "observacoes"]
+        fields = [
+            "paciente",
+            "dentista",
+            "data_hora",
+            "duracao_minutos",
+            "observacoes",
+            "fora_do_expediente",
+        ]
 
 
 class AgendamentoReagendarSerializer(EstritoMixin, serializers.Serializer):
@@ -224,6 +240,14 @@ class AgendamentoReagendarSerializer(EstritoMixin, serializers.Serializer):
     )
     observacoes = serializers.CharField(
         required=False, allow_blank=True, max_length=LIMITE_OBSERVACOES
+    )
+    fora_do_expediente = serializers.BooleanField(
+        required=False,
+        default=False,
+        help_text=_(
+            "Agendar mesmo fora do expediente do dentista (folga, feriado, fora do horário); "
+            "exige a permissão de agendar fora do expediente e fica registrado no histórico."
+        ),
     )
 
 

@@ -139,12 +139,27 @@ class AgendamentoViewSet(
     def _retroativo(self) -> bool:
         return self.request.user.has_perm("clinic.agendar_retroativo")
 
+    def _fora_do_expediente(self, dados: dict) -> bool:
+        """Pop ``fora_do_expediente`` from ``dados``; a 400 when asked for without the permission."""
+        pedido = dados.pop("fora_do_expediente", False)
+        if pedido and not self.request.user.has_perm("clinic.agendar_fora_do_expediente"):
+            raise ValidationError(
+                {
+                    "fora_do_expediente": [
+                        _("Você não tem permissão para agendar fora do expediente do dentista.")
+                    ]
+                }
+            )
+        return pedido
+
     @extend_schema(request=AgendamentoCriarSerializer, responses={201: AgendamentoSerializer})
     def create(self, request, *args, **kwargs):
         entrada = AgendamentoCriarSerializer(data=request.data)
         entrada.is_valid(raise_exception=True)
+        dados = dict(entrada.validated_data)
         agendamento = services.agendamento_criar(
-            **entrada.validated_data,
+            permitir_fora_do_expediente=self._fora_do_expediente(dados),
+            **dados,
             usuario=request.user,
             now=timezone.now(),
             permitir_retroativo=self._retroativo(),
@@ -161,12 +176,14 @@ class AgendamentoViewSet(
         agendamento = self.get_object()
         entrada = AgendamentoReagendarSerializer(data=request.data)
         entrada.is_valid(raise_exception=True)
+        dados = dict(entrada.validated_data)
         agendamento = services.agendamento_reagendar(
             agendamento,
             usuario=request.user,
             now=timezone.now(),
             permitir_retroativo=self._retroativo(),
-            **entrada.validated_data,
+            permitir_fora_do_expediente=self._fora_do_expediente(dados),
+            **dados,
         )
         return Response(AgendamentoSerializer(agendamento).data)
 
