@@ -117,9 +117,7 @@ def agendamento_validar_horario(
         raise ValidationError(
             {"data_hora": _("Não é possível agendar no passado sem a permissão de retroativo.")}
         )
-    excecoes = aplicar_regras_de_horario(
-        agendamento, permitir_excecao=permitir_fora_do_expediente
-    )
+    excecoes = aplicar_regras_de_horario(agendamento, permitir_excecao=permitir_fora_do_expediente)
     conflito = agendamento_em_conflito(
         dentista_id=agendamento.dentista_id,
         inicio=agendamento.data_hora,

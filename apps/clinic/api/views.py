@@ -140,7 +140,7 @@ class AgendamentoViewSet(
         return self.request.user.has_perm("clinic.agendar_retroativo")
 
     def _fora_do_expediente(self, dados: dict) -> bool:
-        """Pop ``fora_do_expediente`` from ``dados``; a 400 when asked for without the permission."""
+        """Pop ``fora_do_expediente`` from ``dados``; 400 if asked for without the permission."""
         pedido = dados.pop("fora_do_expediente", False)
         if pedido and not self.request.user.has_perm("clinic.agendar_fora_do_expediente"):
             raise ValidationError(

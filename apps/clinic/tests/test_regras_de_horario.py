@@ -105,7 +105,9 @@ def test_a_reschedule_obeys_the_rule_and_an_override_adds_a_history_row():
     gestor = _cliente("gestor")
     url = f"/api/agendamentos/{ag.pk}/"
 
-    recusa = gestor.patch(url, {"data_hora": (segunda + timedelta(days=1)).isoformat()}, format="json")
+    recusa = gestor.patch(
+        url, {"data_hora": (segunda + timedelta(days=1)).isoformat()}, format="json"
+    )
     assert recusa.status_code == 400
     assert recusa.json()["data_hora"] == [MENSAGEM]
     antes = HistoricoStatus.objects.filter(agendamento=ag).count()

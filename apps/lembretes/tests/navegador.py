@@ -87,11 +87,10 @@ def esperar(driver, seletor: str, *, timeout: float = 10):
 
 def clicar_e_esperar(driver, botao: str, seletor: str, *, timeout: float = 10):
     """Click ``botao`` (CSS); wait for the next page (the old one goes stale), then ``seletor``."""
+    from selenium.common.exceptions import WebDriverException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
-
-    from selenium.common.exceptions import WebDriverException
 
     elemento = driver.find_element(By.CSS_SELECTOR, botao)
     elemento.click()
