@@ -82,6 +82,7 @@ INSTALLED_APPS = [
     "apps.contas",
     "apps.operacao",
     "apps.lembretes",
+    "apps.expediente",
 ]
 
 MIDDLEWARE = [
@@ -747,3 +748,24 @@ DJANGO_GUID = {
     "UUID_FORMAT": "hex",
 }
 # --- end Logging ----------------------------------------------------------------
+
+
+# --- Working hours (apps.expediente, issue 12) ---
+# The clinic's state (UF, e.g. "SP", "RJ"), for its state holidays on top of
+# the national ones (the `holidays` library's subdivisions of "BR"); empty:
+# national holidays only.
+CLINICA_UF = env.str("CLINICA_UF", default="").strip().upper()
+# Off: holidays close nothing (a clinic that opens on them); its own closures still do.
+EXPEDIENTE_FERIADOS = env.bool("EXPEDIENTE_FERIADOS", default=True)
+
+
+def _uf_valida(uf: str) -> bool:
+    import holidays
+
+    return uf in holidays.country_holidays("BR").subdivisions
+
+
+if CLINICA_UF and not _uf_valida(CLINICA_UF):
+    raise ImproperlyConfigured(
+        f"CLINICA_UF must be a Brazilian state's code (SP, RJ, MG...), not {CLINICA_UF!r}"
+    )
