@@ -3,7 +3,7 @@ from django.utils.translation import gettext_lazy as _
 
 
 class ExpedienteConfig(AppConfig):
-    """Working hours: dentists' weekly plans, their exceptions, clinic closures, holidays (issue 12).
+    """Working hours: weekly plans, their exceptions, clinic closures and holidays (issue 12).
 
     Depends on ``apps.clinic``; the clinic never imports this app. Its rule
     (``regras.validar_expediente``) joins the clinic's booking rules through
