@@ -541,7 +541,12 @@ CELERY_TASK_ROUTES["apps.lembretes.tasks.*"] = {"queue": FILA_LEMBRETES}
 # The clinic's name in messages and pages, and the site's public address
 # (links in messages are absolute: SITE_URL + /confirmar/<token>/).
 CLINICA_NOME = env.str("CLINICA_NOME", default="Clínica NEXKODONTO")
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Without SITE_URL, the address `make run` serves (HOST, PORT), so a laptop's
+# links open: a bind-all HOST is not an address a patient's browser can open.
+_HOST_LOCAL = env.str("HOST", default="127.0.0.1")
+if _HOST_LOCAL in ("0.0.0.0", "::", ""):
+    _HOST_LOCAL = "127.0.0.1"
+SITE_URL = env.str("SITE_URL", default=f"http://{_HOST_LOCAL}:{env.str('PORT', default='8000')}")
 if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", SITE_URL):
     # Without a scheme (clinica.example.org) every message's link was dead text.
     raise ImproperlyConfigured("SITE_URL must be an http(s) URL (https://clinica.example.org)")
