@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import holidays
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -239,3 +240,37 @@ def expediente(dentista_ids, de: date, ate: date) -> dict[int, dict[date, DiaDeT
 def dia_de_trabalho(dentista_id: int, dia: date) -> DiaDeTrabalho:
     """The working day of one dentist on one date (see :func:`expediente`)."""
     return expediente([dentista_id], dia, dia)[dentista_id][dia]
+
+
+def _do_papel(qs: QuerySet, usuario, *, campo_dentista: str | None = "dentista") -> QuerySet:
+    """``qs`` as ``usuario``'s role sees it: all (gestor, recepcao), own rows (dentista), none."""
+    from apps.clinic.permissions import papel
+
+    match papel(usuario):
+        case "gestor" | "recepcao":
+            return qs
+        case "dentista":
+            if campo_dentista is None:
+                return qs
+            return qs.filter(**{f"{campo_dentista}__usuario": usuario})
+    return qs.none()
+
+
+def jornadas_visiveis(usuario) -> QuerySet[Jornada]:
+    """Weekly plans ``usuario`` may see: every dentist's, or a dentist's own."""
+    return _do_papel(Jornada.objects.all(), usuario)
+
+
+def ausencias_visiveis(usuario) -> QuerySet[Ausencia]:
+    """Absences ``usuario`` may see: every dentist's, or a dentist's own."""
+    return _do_papel(Ausencia.objects.all(), usuario)
+
+
+def dias_extras_visiveis(usuario) -> QuerySet[DiaExtra]:
+    """Extra working days ``usuario`` may see: every dentist's, or a dentist's own."""
+    return _do_papel(DiaExtra.objects.all(), usuario)
+
+
+def fechamentos_visiveis(usuario) -> QuerySet[Fechamento]:
+    """Clinic closures ``usuario`` may see: all of them, for every role (they close everyone)."""
+    return _do_papel(Fechamento.objects.all(), usuario, campo_dentista=None)
