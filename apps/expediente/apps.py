@@ -29,6 +29,14 @@ class ExpedienteConfig(AppConfig):
         from .regras import validar_expediente
 
         registrar_regra_de_horario("expediente", validar_expediente)
+        from apps.clinic.signals import demo_criada
+
+        from .receivers import dar_jornada_aos_dentistas_da_demo
+
+        # `manage.py demo` (the clinic's) gives its dentists a weekly plan here.
+        demo_criada.connect(
+            dar_jornada_aos_dentistas_da_demo, dispatch_uid="expediente.jornada_da_demo"
+        )
         # After `migrate` (and after the clinic's grupos_garantir, this app
         # being later in INSTALLED_APPS): the role groups have this app's
         # permissions. Not a query in ready(): the database may not exist yet.
