@@ -42,6 +42,25 @@ def test_the_demo_still_has_its_appointments_and_those_to_come_fit_the_plan(demo
         assert motivo_recusa(ag.dentista_id, ag.data_hora, ag.fim_calculado) is None
 
 
+@pytest.mark.parametrize("dias", [2, 3])  # Friday, Saturday
+def test_a_demo_made_before_a_weekend_books_the_next_weekdays_inside_the_plan(
+    settings, tmp_path, dias
+):
+    import time_machine
+
+    settings.VAR_DIR = tmp_path
+    with time_machine.travel(AGORA + timedelta(days=dias), tick=False):
+        call_command("demo")
+        futuros = list(Agendamento.objects.filter(data_hora__gt=AGORA + timedelta(days=dias)))
+    # Monday 07/12 14:00 and Tuesday 08/12 16:00, not Saturday and Sunday.
+    assert sorted(ag.data_hora.astimezone(AGORA.tzinfo).strftime("%a %d %H") for ag in futuros) == [
+        "Mon 07 14",
+        "Tue 08 16",
+    ]
+    for ag in futuros:
+        assert motivo_recusa(ag.dentista_id, ag.data_hora, ag.fim_calculado) is None
+
+
 def test_the_demo_dentist_cannot_be_booked_at_three_in_the_morning(demo):
     with pytest.raises(ValidationError, match="Fora do expediente do dentista na quinta-feira"):
         services.agendamento_criar(

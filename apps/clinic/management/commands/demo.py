@@ -15,6 +15,13 @@ from apps.clinic.models import Agendamento, Dentista, Paciente
 from apps.clinic.signals import demo_criada
 
 
+def _dia_util(dia):
+    """``dia`` (a date), or the Monday after it when it falls on a weekend."""
+    while dia.weekday() >= 5:
+        dia += timedelta(days=1)
+    return dia
+
+
 class Command(BaseCommand):
     help = (
         "Em um banco vazio (sem usuários nem agendamentos), cria um login de demonstração "
@@ -64,7 +71,10 @@ class Command(BaseCommand):
             )
         ]
         agora = timezone.now().replace(second=0, microsecond=0)
-        amanha = timezone.localdate() + timedelta(days=1)
+        # The next two weekdays: the demo's weekly plans (apps.expediente) are
+        # Monday to Friday, so a demo made on a Friday still books inside hours.
+        amanha = _dia_util(timezone.localdate() + timedelta(days=1))
+        depois = _dia_util(amanha + timedelta(days=1))
 
         def as_(dia, hora):
             return timezone.make_aware(datetime.combine(dia, time(hora)))
@@ -75,7 +85,7 @@ class Command(BaseCommand):
             (agora - timedelta(hours=2), "Restauração em resina, dente 36"),
             # Fixed afternoon times: docs/API.md books the mornings.
             (as_(amanha, 14), "Avaliação inicial"),
-            (as_(amanha + timedelta(days=1), 16), ""),
+            (as_(depois, 16), ""),
         ]
         for i, (inicio, obs) in enumerate(inicios):
             services.agendamento_criar(
