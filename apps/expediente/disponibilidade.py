@@ -23,9 +23,9 @@ expect), whatever minute the period starts at. A dentist with no weekly plan
 (``Jornada``) has no working hours at all, so no slot is offered (the booking
 accepts any time for them: the API says so in its ``aviso``).
 
-An inactive dentist has no slots either (the booking refuses them). Six
+An inactive dentist has no slots either (the booking refuses them). Five
 queries per call whatever the range or the number of dentists (the active
-ones, four of ``expediente``, one for the appointments).
+dentists with their appointments, in one, and four of ``expediente``).
 """
 
 from __future__ import annotations
@@ -36,6 +36,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
+from django.db.models import DateTimeField, Value
 from django.utils import timezone
 
 from apps.clinic.models import DURACAO_MAXIMA_MINUTOS, DURACAO_MINIMA_MINUTOS, Dentista
@@ -135,36 +136,49 @@ def horarios_livres_detalhados(
     is the booking's "now". Returns ``{dentista_id: HorariosLivres}`` with
     every requested id (an unknown or inactive id: ``ativo`` False, no
     slots). Raises ``ValueError`` for the bounds of :func:`validar_parametros`.
-    Six queries.
+    Five queries (one for the active dentists and their busy time, four of
+    ``expediente``).
     """
     validar_parametros(de=de, ate=ate, duracao_minutos=duracao_minutos)
     pedidos = set(dentista_ids)
-    ids = sorted(Dentista.objects.filter(pk__in=pedidos, ativo=True).values_list("pk", flat=True))
     zona = timezone.get_current_timezone()
     agora = agora.astimezone(zona)
     duracao = timedelta(minutes=duracao_minutos)
     passo = timedelta(minutes=settings.EXPEDIENTE_PASSO_MINUTOS)
-    dias = expediente(ids, de, ate)
 
+    # One round trip for the active dentists (a row with no times each) and
+    # their busy time over the whole range: a query less, on a machine where
+    # each one costs more than the Python around it (docs/PERFORMANCE.md, 10).
+    janela_ini = max(agora, datetime.combine(de, time.min, tzinfo=zona))
+    janela_fim = datetime.combine(ate + timedelta(days=1), time.min, tzinfo=zona)
+    sem_hora = Value(None, output_field=DateTimeField())
+    ativos = (
+        Dentista.objects.filter(pk__in=pedidos, ativo=True)
+        .order_by()
+        .annotate(ini=sem_hora, fim_=sem_hora)
+        .values_list("pk", "ini", "fim_")
+    )
+    ocupacao = (
+        agendamentos_que_ocupam(dentista_ids=pedidos, inicio=janela_ini, fim=janela_fim)
+        .filter(dentista__ativo=True)
+        .order_by()
+        .values_list("dentista_id", "data_hora", "fim")
+    )
+    ocupados: dict[int, list[tuple[datetime, datetime]]] = {}
+    for dentista_id, ini, fim in ativos.union(ocupacao, all=True):
+        lista = ocupados.setdefault(dentista_id, [])
+        if ini is not None:
+            lista.append((ini.astimezone(zona), fim.astimezone(zona)))
+    ids = sorted(ocupados)
+
+    dias = expediente(ids, de, ate)
     periodos: dict[int, list[Periodo]] = {
         d: [p for dia in dias[d].values() for p in dia.periodos if p[1] > agora] for d in ids
     }
-    com_periodos = [d for d in ids if periodos[d]]
-    ocupados: dict[int, list[tuple[datetime, datetime]]] = {d: [] for d in ids}
-    if com_periodos:
-        janela_ini = max(agora, min(periodos[d][0][0] for d in com_periodos))
-        janela_fim = max(periodos[d][-1][1] for d in com_periodos)
-        linhas = (
-            agendamentos_que_ocupam(dentista_ids=com_periodos, inicio=janela_ini, fim=janela_fim)
-            .order_by("dentista_id", "data_hora")
-            .values_list("dentista_id", "data_hora", "fim")
-        )
-        for dentista_id, ini, fim in linhas:
-            ocupados[dentista_id].append((ini.astimezone(zona), fim.astimezone(zona)))
 
     resultado: dict[int, HorariosLivres] = {}
     for d in ids:
-        unidos = _unir(ocupados[d])
+        unidos = _unir(sorted(ocupados[d]))
         fins = [fim for _ini, fim in unidos]
         horarios: list[datetime] = []
         for periodo in periodos[d]:

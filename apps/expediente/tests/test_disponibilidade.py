@@ -116,10 +116,10 @@ def test_a_dentist_without_a_plan_has_no_slots():
     )
 
 
-def test_many_dentists_in_six_queries_whatever_the_range(dentista, django_assert_num_queries):
+def test_many_dentists_in_five_queries_whatever_the_range(dentista, django_assert_num_queries):
     outro = DentistaFactory()
     Jornada.objects.create(dentista=outro, dia_semana=3, inicio=time(8), fim=time(9))
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(5):
         resultado = horarios_livres_por_dentista(
             [dentista.pk, outro.pk],
             de=QUINTA,
