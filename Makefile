@@ -33,6 +33,7 @@ bench: $(STAMP)
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.idle $(BENCH_ARGS)
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.concorrencia
 	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.filas
+	BENCH_DATABASE_URL=$(BENCH_DATABASE_URL) $(BIN)/python -m bench.horarios_livres
 	$(BIN)/python -m bench.importacao
 	$(BIN)/python -m bench.latencia
 	$(BIN)/python -m bench.memoria
