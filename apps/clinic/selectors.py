@@ -94,6 +94,31 @@ def agendamento_em_conflito(
     return conflitos.order_by("data_hora").first()
 
 
+def agendamento_do_paciente_em_conflito(
+    *, paciente_id: int, inicio: datetime, fim: datetime, excluir_id: int | None = None
+) -> Agendamento | None:
+    """An open appointment of ``paciente_id`` overlapping ``[inicio, fim)``, or None.
+
+    A patient cannot be in two places: only open appointments (agendado,
+    confirmado) with a real time of day count, with any dentist; ranges that
+    only touch do not overlap. ``inicio``/``fim`` are aware datetimes. The
+    same rule as the PostgreSQL exclusion constraint
+    ``agendamento_paciente_sem_sobreposicao`` (migration 0007). Unlike the
+    dentist's rule, a concluded appointment does not count: it is history,
+    and the closing sweep or a dentist may conclude one early.
+    """
+    conflitos = Agendamento.objects.filter(
+        paciente_id=paciente_id,
+        status__in=Agendamento.STATUS_ABERTOS,
+        horario_estimado=False,
+        data_hora__lt=fim,
+        fim__gt=inicio,
+    )
+    if excluir_id is not None:
+        conflitos = conflitos.exclude(pk=excluir_id)
+    return conflitos.order_by("data_hora", "id").first()
+
+
 def atendimentos_visiveis(usuario) -> QuerySet[Atendimento]:
     """Visit records ``usuario`` may read: all for a manager, own patients' for a dentist."""
     from .permissions import papel
