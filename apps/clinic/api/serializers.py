@@ -1,5 +1,7 @@
 """Serializers of the REST API. Validation messages are pt-BR (gettext)."""
 
+import re
+
 from django.db import models
 from django.http import QueryDict
 from django.utils import timezone
@@ -24,6 +26,11 @@ from apps.clinic.models import (
     normalizar_cpf,
 )
 
+# An ISO 8601 date and time with at least hours and minutes ("2026-12-02T10:00",
+# "2026-12-02 10:00", "20261202T1000"); what may follow (seconds, offset) is
+# left to DRF's parser.
+_RE_COM_HORA = re.compile(r"\s*\d{4}-?\d{2}-?\d{2}[T ]\d{2}:?\d{2}")
+
 
 class DataHoraField(serializers.DateTimeField):
     """``DateTimeField`` that answers a 400, not an ``OverflowError``, at the calendar's edges.
@@ -31,11 +38,24 @@ class DataHoraField(serializers.DateTimeField):
     A naive ``9999-12-31T23:59:59`` read in the clinic's zone (UTC-3) lies past
     ``datetime.max`` in UTC, and an aware ``0001-01-01T00:00:00+05:00`` before
     ``datetime.min``: years outside ANO_MINIMO–ANO_MAXIMO are refused first.
+
+    A text without a time of day (``"2026-12-02"``, ``"2026-12-02T"``,
+    ``"2026-12-02T10"``) is refused too: Python's ISO parser reads a bare date
+    as midnight, and nobody books 00:00 on purpose.
     """
 
     default_error_messages = {
         "fora_do_calendario": _("Informe uma data entre os anos de 1900 e 2100."),
+        "sem_hora": _(
+            "Informe a data e a hora de início, com horas e minutos "
+            "(ex.: 2026-12-02T10:00 ou 2026-12-02T10:00:00-03:00)."
+        ),
     }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not _RE_COM_HORA.match(value):
+            self.fail("sem_hora")
+        return super().to_internal_value(value)
 
     def enforce_timezone(self, value):
         # DRF calls this on the way in and on the way out. A year more than one
