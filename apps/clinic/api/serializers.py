@@ -2,6 +2,7 @@
 
 import re
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import QueryDict
 from django.utils import timezone
@@ -191,17 +192,48 @@ class DentistaSerializer(EstritoSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+class NomeRelacionadoField(serializers.CharField):
+    """Read-only ``nome`` of the appointment's ``relacao`` (paciente or dentista), or null.
+
+    Reads the selector's annotation ``<relacao>_nome``
+    (``selectors.agendamentos_com_nomes``), so a list costs no query per row.
+    An instance that did not come through the selector still gets the right
+    name, at the price of one query (the related row), never a silent null.
+    """
+
+    def __init__(self, relacao: str, **kwargs):
+        self.relacao = relacao
+        super().__init__(source="*", read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, agendamento):
+        anotado = f"{self.relacao}_nome"
+        if anotado in agendamento.__dict__:
+            return agendamento.__dict__[anotado]
+        try:
+            return getattr(agendamento, self.relacao).nome
+        except ObjectDoesNotExist:
+            return None
+
+
 class AgendamentoSerializer(EstritoSerializer):
-    """An appointment as the schedule shows it (no clinical record)."""
+    """An appointment as the schedule shows it (no clinical record).
+
+    ``paciente_nome`` and ``dentista_nome`` are annotations of the selector
+    (``selectors.agendamentos_com_nomes``): serialize rows that come from it.
+    """
 
     fim = serializers.DateTimeField(read_only=True)
+    paciente_nome = NomeRelacionadoField("paciente", help_text=_("Nome do paciente."))
+    dentista_nome = NomeRelacionadoField("dentista", help_text=_("Nome do dentista."))
 
     class Meta:
         model = Agendamento
         fields = [
             "id",
             "paciente",
+            "paciente_nome",
             "dentista",
+            "dentista_nome",
             "data_hora",
             "duracao_minutos",
             "fim",
@@ -229,6 +261,9 @@ class AgendamentoSerializer(EstritoSerializer):
 
 class AgendamentoCriarSerializer(EstritoSerializer):
     """Booking: ``data_hora`` with an offset, or read in the clinic's time zone."""
+
+    # What the resource shows but booking does not take (the names too) is "read-only".
+    campos_de_leitura = frozenset(AgendamentoSerializer.Meta.fields)
 
     fora_do_expediente = serializers.BooleanField(
         required=False,
