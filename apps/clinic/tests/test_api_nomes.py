@@ -27,7 +27,8 @@ def _cliente(nome: str, grupo: str) -> APIClient:
     return cliente
 
 
-def _agendar(n: int, dentista=None) -> list[Agendamento]:
+def _agendar(n: int, dentista=None, *, primeiro: int = 0) -> list[Agendamento]:
+    """``n`` back-to-back appointments of ``dentista`` tomorrow, from slot ``primeiro``."""
     dentista = dentista or DentistaFactory()
     return [
         AgendamentoFactory(
@@ -35,7 +36,7 @@ def _agendar(n: int, dentista=None) -> list[Agendamento]:
             dentista=dentista,
             data_hora=AGORA + timedelta(days=1, minutes=30 * i),
         )
-        for i in range(n)
+        for i in range(primeiro, primeiro + n)
     ]
 
 
@@ -53,7 +54,7 @@ def test_the_list_names_patient_and_dentist_in_the_same_number_of_queries_for_1_
     _consultas_da_lista(recepcao)
     _agendar(1, dentista)
     com_um, linhas_um = _consultas_da_lista(recepcao)
-    _agendar(19, dentista)
+    _agendar(19, dentista, primeiro=1)
     com_vinte, linhas_vinte = _consultas_da_lista(recepcao)
 
     assert len(linhas_um) == 1 and len(linhas_vinte) == 20
