@@ -533,10 +533,11 @@ def agendamento_reabrir(
     """
     # Lock order everywhere: the appointment, then its visit record, so an edit
     # of the record (atendimento_atualizar) and this reopening serialize.
-    Agendamento.objects.select_for_update().filter(pk=agendamento.pk).first()
+    atual = Agendamento.objects.select_for_update().filter(pk=agendamento.pk).first()
     atendimento = Atendimento.objects.select_for_update().filter(agendamento=agendamento).first()
     if (
-        atendimento is None
+        atual is None
+        or atendimento is None
         or atendimento.origem != Atendimento.Origem.AUTOMATICO
         or atendimento.revisado_em is not None
     ):
@@ -556,7 +557,6 @@ def agendamento_reabrir(
     # Open again, it must not overlap another open appointment of the patient
     # (booked meanwhile, with another dentist): checked here, and the
     # patient's exclusion constraint answers a concurrent booking.
-    atual = Agendamento.objects.get(pk=agendamento.pk)
     if not atual.horario_estimado:
         conflito = agendamento_do_paciente_em_conflito(
             paciente_id=atual.paciente_id,
