@@ -7,6 +7,8 @@ permissions of the user's group. So the admin never lets a role do what the
 API refuses, nor shows a dentist another dentist's patients.
 """
 
+from datetime import datetime, time, timedelta
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
@@ -15,6 +17,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext as _g
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
@@ -282,6 +285,83 @@ def _acao_de_servico(nome: str, *, descricao, permissao: str, feito: tuple[str, 
     return acao
 
 
+def _inicio_do_dia(dia) -> datetime:
+    """Local midnight (the clinic's zone, TIME_ZONE) starting ``dia``, aware."""
+    return timezone.make_aware(datetime.combine(dia, time.min))
+
+
+class DiaFilter(admin.SimpleListFilter):
+    """The appointment list's day, in the clinic's calendar: today unless asked otherwise.
+
+    The list opens on today (``?dia`` absent), so after an import of ten
+    years of history the front desk still lands on the day's work. "Todos"
+    (``?dia=todos``) is the whole schedule. A search (``?q``) or a
+    drill-down of the date hierarchy without ``?dia`` also looks at every
+    day: someone looking for a patient or a date means all of them.
+    """
+
+    title = _("dia")
+    parameter_name = "dia"
+    HOJE, AMANHA, SEMANA, TODOS = "hoje", "amanha", "7dias", "todos"
+
+    def __init__(self, request, params, model, model_admin):
+        super().__init__(request, params, model, model_admin)
+        self._padrao_todos = bool(request.GET.get("q")) or any(
+            chave.startswith(f"{model_admin.date_hierarchy}__") for chave in request.GET
+        )
+
+    def lookups(self, request, model_admin):
+        return [
+            (self.HOJE, _("Hoje")),
+            (self.AMANHA, _("Amanhã")),
+            (self.SEMANA, _("Próximos 7 dias")),
+            (self.TODOS, _("Todos")),
+        ]
+
+    def escolhido(self) -> str:
+        valor = self.value()
+        if valor in (self.HOJE, self.AMANHA, self.SEMANA, self.TODOS):
+            return valor
+        return self.TODOS if self._padrao_todos else self.HOJE
+
+    def has_output(self) -> bool:
+        return True
+
+    def choices(self, changelist):
+        escolhido = self.escolhido()
+        for valor, rotulo in self.lookup_choices:
+            yield {
+                "selected": escolhido == valor,
+                "query_string": changelist.get_query_string({self.parameter_name: valor}),
+                "display": rotulo,
+            }
+
+    def queryset(self, request, queryset):
+        hoje = timezone.localdate()
+        intervalo = {
+            self.HOJE: (hoje, hoje + timedelta(days=1)),
+            self.AMANHA: (hoje + timedelta(days=1), hoje + timedelta(days=2)),
+            # Today and the six days after it: a week of work, today included.
+            self.SEMANA: (hoje, hoje + timedelta(days=7)),
+        }.get(self.escolhido())
+        if intervalo is None:
+            return queryset
+        inicio, fim = intervalo
+        return queryset.filter(
+            data_hora__gte=_inicio_do_dia(inicio), data_hora__lt=_inicio_do_dia(fim)
+        )
+
+
+# The badge's colours per status (background, text): open in blue/green, closed in greys/red.
+CORES_SITUACAO = {
+    Agendamento.Status.AGENDADO: ("#dbeafe", "#1e3a8a"),
+    Agendamento.Status.CONFIRMADO: ("#dcfce7", "#14532d"),
+    Agendamento.Status.CONCLUIDO: ("#e5e7eb", "#374151"),
+    Agendamento.Status.FALTOU: ("#fee2e2", "#7f1d1d"),
+    Agendamento.Status.CANCELADO: ("#f3f4f6", "#6b7280"),
+}
+
+
 @admin.register(Agendamento)
 class AgendamentoAdmin(
     VisivelPorPapelMixin, SalvoPeloServicoMixin, RegrasDaApiMixin, admin.ModelAdmin
@@ -289,8 +369,12 @@ class AgendamentoAdmin(
     visiveis = staticmethod(agendamentos_visiveis)
     regras = PAPEIS_AGENDAMENTOS
 
-    list_display = ("id", "data_hora", "fim", "paciente", "dentista", "status", "active")
-    list_filter = ("status", "active", "dentista")
+    list_display = ("id", "situacao", "horario", "paciente_nome", "dentista_nome", "duracao")
+    list_display_links = ("id", "horario")
+    list_filter = (DiaFilter, "status", "dentista")
+    # Newest first within the chosen day(s).
+    ordering = ("-data_hora", "-id")
+    list_per_page = 100
     date_hierarchy = "data_hora"
     search_fields = ("paciente__nome", "dentista__nome")
     autocomplete_fields = ("paciente", "dentista")
@@ -298,6 +382,40 @@ class AgendamentoAdmin(
     list_select_related = ("paciente", "dentista")
     inlines = [AtendimentoInline, HistoricoStatusInline]
     actions = ["confirmar", "cancelar", "marcar_falta", "finalizar_vencidos", "reabrir"]
+
+    @admin.display(description=_("situação"), ordering="status")
+    def situacao(self, obj):
+        fundo, cor = CORES_SITUACAO.get(obj.status, ("#f3f4f6", "#111827"))
+        return format_html(
+            '<span style="background:{};color:{};padding:1px 8px;border-radius:9px;'
+            'white-space:nowrap;font-weight:600">{}</span>',
+            fundo,
+            cor,
+            obj.get_status_display(),
+        )
+
+    @admin.display(description=_("horário"), ordering="data_hora")
+    def horario(self, obj):
+        inicio = timezone.localtime(obj.data_hora)
+        fim = timezone.localtime(obj.fim) if obj.fim else None
+        return format_html(
+            '<span style="white-space:nowrap">{} {}–{}</span>',
+            inicio.strftime("%d/%m/%Y"),
+            inicio.strftime("%H:%M"),
+            fim.strftime("%H:%M") if fim else "?",
+        )
+
+    @admin.display(description=_("paciente"), ordering="paciente__nome")
+    def paciente_nome(self, obj):
+        return obj.paciente.nome
+
+    @admin.display(description=_("dentista"), ordering="dentista__nome")
+    def dentista_nome(self, obj):
+        return obj.dentista.nome
+
+    @admin.display(description=_("min"), ordering="duracao_minutos")
+    def duracao(self, obj):
+        return obj.duracao_minutos
 
     def get_changelist_instance(self, request):
         """The changelist; a date drill-down outside the clinic's calendar is a bad lookup.

@@ -6,9 +6,9 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import OuterRef, QuerySet, Subquery
 
-from .models import DURACAO_MAXIMA_MINUTOS, Agendamento, Atendimento, Paciente
+from .models import DURACAO_MAXIMA_MINUTOS, Agendamento, Atendimento, Dentista, Paciente
 
 # Statuses that hold the dentist's time (the double-booking rule).
 STATUS_OCUPAM_HORARIO = ("agendado", "confirmado", "concluido")
@@ -110,6 +110,31 @@ def agendamento_em_conflito(
     return conflitos.order_by("data_hora").first()
 
 
+def agendamento_do_paciente_em_conflito(
+    *, paciente_id: int, inicio: datetime, fim: datetime, excluir_id: int | None = None
+) -> Agendamento | None:
+    """An open appointment of ``paciente_id`` overlapping ``[inicio, fim)``, or None.
+
+    A patient cannot be in two places: only open appointments (agendado,
+    confirmado) with a real time of day count, with any dentist; ranges that
+    only touch do not overlap. ``inicio``/``fim`` are aware datetimes. The
+    same rule as the PostgreSQL exclusion constraint
+    ``agendamento_paciente_sem_sobreposicao`` (migration 0007). Unlike the
+    dentist's rule, a concluded appointment does not count: it is history,
+    and the closing sweep or a dentist may conclude one early.
+    """
+    conflitos = Agendamento.objects.filter(
+        paciente_id=paciente_id,
+        status__in=Agendamento.STATUS_ABERTOS,
+        horario_estimado=False,
+        data_hora__lt=fim,
+        fim__gt=inicio,
+    )
+    if excluir_id is not None:
+        conflitos = conflitos.exclude(pk=excluir_id)
+    return conflitos.order_by("data_hora", "id").first()
+
+
 def atendimentos_visiveis(usuario) -> QuerySet[Atendimento]:
     """Visit records ``usuario`` may read: all for a manager, own patients' for a dentist."""
     from .permissions import papel
@@ -137,6 +162,29 @@ def agendamentos_visiveis(usuario) -> QuerySet[Agendamento]:
         case "dentista":
             return qs.filter(dentista__usuario=usuario)
     return qs.none()
+
+
+def agendamentos_com_nomes(qs: QuerySet[Agendamento]) -> QuerySet[Agendamento]:
+    """``qs`` with ``paciente_nome`` and ``dentista_nome`` (text, or None) on every row.
+
+    What the API's appointment payloads show next to the ids, in the same
+    query as the rows: the list's query count does not grow with its length.
+    Two scalar subqueries on the primary keys rather than ``select_related``:
+    no patient and dentist objects are built per row (a third of a list
+    request's time, docs/PERFORMANCE.md benchmark 7), and a row whose
+    patient or dentist was deleted by hand (the sweep's "bad data") is still
+    listed, with a null name, where a join would drop it. Measured in
+    docs/API.md ("Nomes nos agendamentos").
+    """
+    return qs.annotate(
+        paciente_nome=Subquery(Paciente.objects.filter(pk=OuterRef("paciente_id")).values("nome")),
+        dentista_nome=Subquery(Dentista.objects.filter(pk=OuterRef("dentista_id")).values("nome")),
+    )
+
+
+def agendamentos_visiveis_com_nomes(usuario) -> QuerySet[Agendamento]:
+    """``agendamentos_visiveis(usuario)`` with the names (``agendamentos_com_nomes``): the API's."""
+    return agendamentos_com_nomes(agendamentos_visiveis(usuario))
 
 
 def agendamentos_finalizaveis(usuario, *, now: datetime) -> QuerySet[Agendamento]:

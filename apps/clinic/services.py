@@ -35,7 +35,12 @@ from .models import (
     Paciente,
 )
 from .regras import aplicar_regras_de_horario
-from .selectors import agendamento_em_conflito, agendamentos_vencidos, ha_agendamentos_vencidos
+from .selectors import (
+    agendamento_do_paciente_em_conflito,
+    agendamento_em_conflito,
+    agendamentos_vencidos,
+    ha_agendamentos_vencidos,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +97,47 @@ def _erro_conflito(conflito: Agendamento | None) -> ValidationError:
     )
 
 
+def _erro_conflito_paciente(conflito: Agendamento | None) -> ValidationError:
+    """The patient already has an open appointment then: a pt-BR error on ``data_hora``.
+
+    Names the other appointment by number and time only (not its dentist,
+    nor anything about the patient).
+    """
+    if conflito is None:  # lost a race: the database's exclusion constraint said no
+        return ValidationError(
+            {"data_hora": _("O paciente já tem outro agendamento que se sobrepõe a este horário.")}
+        )
+    return ValidationError(
+        {
+            "data_hora": _(
+                "O paciente já tem um agendamento nesse horário (nº %(id)s, %(inicio)s–%(fim)s)."
+            )
+            % {
+                "id": conflito.pk,
+                "inicio": _hora_local(conflito.data_hora),
+                "fim": timezone.localtime(conflito.fim).strftime("%H:%M"),
+            }
+        }
+    )
+
+
+# The exclusion constraints (PostgreSQL, migrations 0002 and 0007) and the
+# error each one's violation becomes: the same 400 as the services' own check.
+_ERROS_DAS_EXCLUSOES = {
+    "agendamento_paciente_sem_sobreposicao": _erro_conflito_paciente,
+    "agendamento_sem_sobreposicao": _erro_conflito,
+}
+
+
+def _erro_de_exclusao(exc: IntegrityError) -> ValidationError | None:
+    """The ValidationError for a violated exclusion constraint, or None for another error."""
+    texto = str(exc)
+    for nome, erro in _ERROS_DAS_EXCLUSOES.items():
+        if nome in texto:
+            return erro(None)
+    return None
+
+
 def agendamento_validar_horario(
     agendamento: Agendamento,
     *,
@@ -107,8 +153,9 @@ def agendamento_validar_horario(
     (``apps.clinic.regras``: the dentist's working hours, closures, holidays)
     must accept it unless ``permitir_fora_do_expediente`` (the
     ``clinic.agendar_fora_do_expediente`` permission, asked for explicitly);
-    the dentist must be free (same rule as the PostgreSQL exclusion
-    constraint). Used by the services before saving and by the admin's form,
+    the dentist must be free, and so must the patient (no other open
+    appointment then, with any dentist: same rules as the PostgreSQL
+    exclusion constraints). Used by the services before saving and by the admin's form,
     so both answer with the same pt-BR messages. Returns the pt-BR messages
     of the rules that were overridden (empty when none refused), for the
     history.
@@ -126,6 +173,15 @@ def agendamento_validar_horario(
     )
     if conflito is not None:
         raise _erro_conflito(conflito)
+    if agendamento.status in Agendamento.STATUS_ABERTOS:
+        do_paciente = agendamento_do_paciente_em_conflito(
+            paciente_id=agendamento.paciente_id,
+            inicio=agendamento.data_hora,
+            fim=agendamento.fim_calculado,
+            excluir_id=agendamento.pk,
+        )
+        if do_paciente is not None:
+            raise _erro_conflito_paciente(do_paciente)
     return excecoes
 
 
@@ -135,13 +191,14 @@ def _motivo_excecao(prefixo: str, excecoes: list[str]) -> str:
 
 
 def _salvar_sem_sobreposicao(agendamento: Agendamento, **kwargs) -> None:
-    """save(); a violation of the exclusion constraint becomes a ValidationError."""
+    """save(); a violated exclusion constraint (dentist's, patient's) becomes a ValidationError."""
     try:
         with transaction.atomic():
             agendamento.save(**kwargs)
     except IntegrityError as exc:
-        if "agendamento_sem_sobreposicao" in str(exc):
-            raise _erro_conflito(None) from None
+        erro = _erro_de_exclusao(exc)
+        if erro is not None:
+            raise erro from None
         raise
 
 
@@ -470,14 +527,17 @@ def agendamento_reabrir(
     history keeps both transitions (the close and this reopening). The
     appointment is then left out of the automatic sweep
     (``fechamento_automatico=False``): a person decides how it ends
-    (finalizar or marcar-falta). Raises ``TransicaoInvalida`` otherwise.
+    (finalizar or marcar-falta). Raises ``TransicaoInvalida`` otherwise, and
+    ``ValidationError`` (on ``data_hora``) when the patient has another open
+    appointment at that time by now.
     """
     # Lock order everywhere: the appointment, then its visit record, so an edit
     # of the record (atendimento_atualizar) and this reopening serialize.
-    Agendamento.objects.select_for_update().filter(pk=agendamento.pk).first()
+    atual = Agendamento.objects.select_for_update().filter(pk=agendamento.pk).first()
     atendimento = Atendimento.objects.select_for_update().filter(agendamento=agendamento).first()
     if (
-        atendimento is None
+        atual is None
+        or atendimento is None
         or atendimento.origem != Atendimento.Origem.AUTOMATICO
         or atendimento.revisado_em is not None
     ):
@@ -494,16 +554,35 @@ def agendamento_reabrir(
         if fechamento and fechamento.status_anterior in Agendamento.STATUS_ABERTOS
         else Agendamento.Status.AGENDADO
     )
-    _transicionar(
-        agendamento,
-        de=(Agendamento.Status.CONCLUIDO,),
-        para=volta_para,
-        usuario=usuario,
-        now=now,
-        motivo=(motivo or "").strip() or _("Fechamento automático desfeito."),
-        erro=_("Só um agendamento concluído pode ser reaberto."),
-        fechamento_automatico=False,
-    )
+    # Open again, it must not overlap another open appointment of the patient
+    # (booked meanwhile, with another dentist): checked here, and the
+    # patient's exclusion constraint answers a concurrent booking.
+    if not atual.horario_estimado:
+        conflito = agendamento_do_paciente_em_conflito(
+            paciente_id=atual.paciente_id,
+            inicio=atual.data_hora,
+            fim=atual.fim,
+            excluir_id=atual.pk,
+        )
+        if conflito is not None:
+            raise _erro_conflito_paciente(conflito)
+    try:
+        with transaction.atomic():
+            _transicionar(
+                agendamento,
+                de=(Agendamento.Status.CONCLUIDO,),
+                para=volta_para,
+                usuario=usuario,
+                now=now,
+                motivo=(motivo or "").strip() or _("Fechamento automático desfeito."),
+                erro=_("Só um agendamento concluído pode ser reaberto."),
+                fechamento_automatico=False,
+            )
+    except IntegrityError as exc:
+        erro = _erro_de_exclusao(exc)
+        if erro is not None:
+            raise erro from None
+        raise
     atendimento.delete()
     return agendamento
 

@@ -1,5 +1,8 @@
 """Serializers of the REST API. Validation messages are pt-BR (gettext)."""
 
+import re
+
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.http import QueryDict
 from django.utils import timezone
@@ -24,6 +27,11 @@ from apps.clinic.models import (
     normalizar_cpf,
 )
 
+# An ISO 8601 date and time with at least hours and minutes ("2026-12-02T10:00",
+# "2026-12-02 10:00", "20261202T1000"); what may follow (seconds, offset) is
+# left to DRF's parser.
+_RE_COM_HORA = re.compile(r"\s*\d{4}-?\d{2}-?\d{2}[T ]\d{2}:?\d{2}")
+
 
 class DataHoraField(serializers.DateTimeField):
     """``DateTimeField`` that answers a 400, not an ``OverflowError``, at the calendar's edges.
@@ -31,11 +39,24 @@ class DataHoraField(serializers.DateTimeField):
     A naive ``9999-12-31T23:59:59`` read in the clinic's zone (UTC-3) lies past
     ``datetime.max`` in UTC, and an aware ``0001-01-01T00:00:00+05:00`` before
     ``datetime.min``: years outside ANO_MINIMO–ANO_MAXIMO are refused first.
+
+    A text without a time of day (``"2026-12-02"``, ``"2026-12-02T"``,
+    ``"2026-12-02T10"``) is refused too: Python's ISO parser reads a bare date
+    as midnight, and nobody books 00:00 on purpose.
     """
 
     default_error_messages = {
         "fora_do_calendario": _("Informe uma data entre os anos de 1900 e 2100."),
+        "sem_hora": _(
+            "Informe a data e a hora de início, com horas e minutos "
+            "(ex.: 2026-12-02T10:00 ou 2026-12-02T10:00:00-03:00)."
+        ),
     }
+
+    def to_internal_value(self, value):
+        if isinstance(value, str) and not _RE_COM_HORA.match(value):
+            self.fail("sem_hora")
+        return super().to_internal_value(value)
 
     def enforce_timezone(self, value):
         # DRF calls this on the way in and on the way out. A year more than one
@@ -171,17 +192,48 @@ class DentistaSerializer(EstritoSerializer):
         read_only_fields = ["id", "created_at", "updated_at"]
 
 
+class NomeRelacionadoField(serializers.CharField):
+    """Read-only ``nome`` of the appointment's ``relacao`` (paciente or dentista), or null.
+
+    Reads the selector's annotation ``<relacao>_nome``
+    (``selectors.agendamentos_com_nomes``), so a list costs no query per row.
+    An instance that did not come through the selector still gets the right
+    name, at the price of one query (the related row), never a silent null.
+    """
+
+    def __init__(self, relacao: str, **kwargs):
+        self.relacao = relacao
+        super().__init__(source="*", read_only=True, allow_null=True, **kwargs)
+
+    def to_representation(self, agendamento):
+        anotado = f"{self.relacao}_nome"
+        if anotado in agendamento.__dict__:
+            return agendamento.__dict__[anotado]
+        try:
+            return getattr(agendamento, self.relacao).nome
+        except ObjectDoesNotExist:
+            return None
+
+
 class AgendamentoSerializer(EstritoSerializer):
-    """An appointment as the schedule shows it (no clinical record)."""
+    """An appointment as the schedule shows it (no clinical record).
+
+    ``paciente_nome`` and ``dentista_nome`` are annotations of the selector
+    (``selectors.agendamentos_com_nomes``): serialize rows that come from it.
+    """
 
     fim = serializers.DateTimeField(read_only=True)
+    paciente_nome = NomeRelacionadoField("paciente", help_text=_("Nome do paciente."))
+    dentista_nome = NomeRelacionadoField("dentista", help_text=_("Nome do dentista."))
 
     class Meta:
         model = Agendamento
         fields = [
             "id",
             "paciente",
+            "paciente_nome",
             "dentista",
+            "dentista_nome",
             "data_hora",
             "duracao_minutos",
             "fim",
@@ -209,6 +261,9 @@ class AgendamentoSerializer(EstritoSerializer):
 
 class AgendamentoCriarSerializer(EstritoSerializer):
     """Booking: ``data_hora`` with an offset, or read in the clinic's time zone."""
+
+    # What the resource shows but booking does not take (the names too) is "read-only".
+    campos_de_leitura = frozenset(AgendamentoSerializer.Meta.fields)
 
     fora_do_expediente = serializers.BooleanField(
         required=False,

@@ -28,7 +28,12 @@ from apps.clinic.permissions import (
     TemPapel,
     papel,
 )
-from apps.clinic.selectors import agendamentos_visiveis, atendimentos_visiveis
+from apps.clinic.selectors import (
+    agendamentos_com_nomes,
+    agendamentos_visiveis,
+    agendamentos_visiveis_com_nomes,
+    atendimentos_visiveis,
+)
 
 from .filters import AgendamentoFilter, AtendimentoFilter, dia_do_parametro, inicio_do_dia
 from .serializers import (
@@ -103,7 +108,7 @@ class DentistaViewSet(SomenteCadastro):
             return Response({"detail": _("Não encontrado.")}, status=status.HTTP_404_NOT_FOUND)
         dia = dia_do_parametro(request, "data", padrao=timezone.localdate())
         agenda = (
-            agendamentos_visiveis(request.user)
+            agendamentos_visiveis_com_nomes(request.user)
             .filter(
                 dentista=dentista,
                 data_hora__gte=inicio_do_dia(dia),
@@ -134,7 +139,13 @@ class AgendamentoViewSet(
     papeis = PAPEIS_AGENDAMENTOS
 
     def get_queryset(self):
-        return agendamentos_visiveis(self.request.user).order_by("data_hora", "id")
+        return agendamentos_visiveis_com_nomes(self.request.user).order_by("data_hora", "id")
+
+    @staticmethod
+    def _resposta(agendamento: Agendamento) -> dict:
+        """The payload of one appointment just written, read again with its names (one query)."""
+        atual = agendamentos_com_nomes(Agendamento.objects.filter(pk=agendamento.pk)).get()
+        return AgendamentoSerializer(atual).data
 
     def _retroativo(self) -> bool:
         return self.request.user.has_perm("clinic.agendar_retroativo")
@@ -164,8 +175,7 @@ class AgendamentoViewSet(
             now=timezone.now(),
             permitir_retroativo=self._retroativo(),
         )
-        agendamento.refresh_from_db()
-        return Response(AgendamentoSerializer(agendamento).data, status=status.HTTP_201_CREATED)
+        return Response(self._resposta(agendamento), status=status.HTTP_201_CREATED)
 
     @extend_schema(
         request=AgendamentoReagendarSerializer,
@@ -185,7 +195,7 @@ class AgendamentoViewSet(
             permitir_fora_do_expediente=self._fora_do_expediente(dados),
             **dados,
         )
-        return Response(AgendamentoSerializer(agendamento).data)
+        return Response(self._resposta(agendamento))
 
     @extend_schema(
         request=AgendamentoReagendarSerializer,
@@ -205,8 +215,7 @@ class AgendamentoViewSet(
             **entrada.validated_data,
             **extra,
         )
-        agendamento.refresh_from_db()
-        return Response(AgendamentoSerializer(agendamento).data)
+        return Response(self._resposta(agendamento))
 
     @extend_schema(request=None, responses={200: AgendamentoSerializer})
     @action(detail=True, methods=["post"])

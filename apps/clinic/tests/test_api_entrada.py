@@ -74,6 +74,57 @@ def test_a_start_at_the_edge_of_the_calendar_is_a_400_naming_the_field(recepcao,
         assert resposta.json() == {"data_hora": ["Informe uma data entre os anos de 1900 e 2100."]}
 
 
+SEM_HORA = (
+    "Informe a data e a hora de início, com horas e minutos "
+    "(ex.: 2026-12-02T10:00 ou 2026-12-02T10:00:00-03:00)."
+)
+
+
+@pytest.mark.parametrize(
+    "data_hora",
+    ["2026-12-03", "2026-12-03T", "2026-12-03 ", "2026-12-03T10", "20261203", "10:00", ""],
+)
+def test_a_start_without_a_time_of_day_is_a_400_not_midnight(recepcao, data_hora):
+    ag = AgendamentoFactory(data_hora=AGORA.replace(day=10))
+    corpo = {"paciente": ag.paciente_id, "dentista": DentistaFactory().pk, "data_hora": data_hora}
+
+    criar = recepcao.post("/api/agendamentos/", corpo, format="json")
+    reagendar = recepcao.patch(
+        f"/api/agendamentos/{ag.pk}/", {"data_hora": data_hora}, format="json"
+    )
+    # Form-encoded bodies go through the same field.
+    criar_form = recepcao.post("/api/agendamentos/", corpo)
+
+    for resposta in (criar, reagendar, criar_form):
+        assert resposta.status_code == 400, resposta.content
+        assert resposta.json() == {"data_hora": [SEM_HORA]}
+    assert Agendamento.objects.count() == 1
+    ag.refresh_from_db()
+    assert ag.data_hora == AGORA.replace(day=10)
+
+
+@pytest.mark.parametrize(
+    ("data_hora", "esperado"),
+    [
+        ("2026-12-03T09:30", "2026-12-03T09:30:00-03:00"),
+        ("2026-12-03 09:30:00", "2026-12-03T09:30:00-03:00"),
+        ("2026-12-03T12:30:00Z", "2026-12-03T09:30:00-03:00"),
+        ("20261203T0930", "2026-12-03T09:30:00-03:00"),
+    ],
+)
+def test_a_start_with_hours_and_minutes_is_taken_in_any_iso_spelling(recepcao, data_hora, esperado):
+    corpo = {
+        "paciente": PacienteFactory().pk,
+        "dentista": DentistaFactory().pk,
+        "data_hora": data_hora,
+    }
+
+    resposta = recepcao.post("/api/agendamentos/", corpo, format="json")
+
+    assert resposta.status_code == 201, resposta.content
+    assert resposta.json()["data_hora"] == esperado
+
+
 def test_the_last_minute_of_2100_in_the_clinic_is_bookable_and_the_schedule_still_lists(
     recepcao,
 ):

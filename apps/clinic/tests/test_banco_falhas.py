@@ -194,7 +194,8 @@ def test_the_admin_answers_a_short_pt_br_503_page_for_a_read_and_for_an_action()
     )
     cliente = APIClient()
     cliente.force_login(gestor)
-    lista = "/admin/clinic/agendamento/"
+    # Every day: the list opens on today, and the appointment is tomorrow.
+    lista = "/admin/clinic/agendamento/?dia=todos"
 
     with conexao_morta_antes_de('FROM "clinic_agendamento"') as mortas:
         resposta = cliente.get(lista)

@@ -12,7 +12,8 @@ from .apoio import ACAO_RECUSADA, AGORA, PACIENTE_A, PACIENTE_B, mensagens, text
 
 pytestmark = pytest.mark.django_db
 
-LISTA = "/admin/clinic/agendamento/"
+# Every day: the list opens on today, and these rows span several.
+LISTA = "/admin/clinic/agendamento/?dia=todos"
 
 ACOES_POR_PAPEL = {
     "gestor": {"confirmar", "cancelar", "marcar_falta", "finalizar_vencidos", "reabrir"},

@@ -115,3 +115,13 @@ def test_a_page_that_says_nothing_was_saved_saved_nothing(clinica, como):
 
     assert resposta.status_code == 200
     assert not Agendamento.objects.filter(data_hora=AGORA + timedelta(days=3)).exists()
+
+
+def test_the_booking_form_refuses_a_date_without_a_time_of_day(clinica, como):
+    dados = {**_nova(clinica, AGORA + timedelta(days=3)), "data_hora_1": ""}
+
+    resposta = como(clinica.recepcao).post(ADD, dados)
+
+    assert resposta.status_code == 200
+    assert resposta.context["adminform"].form.errors["data_hora"]
+    assert not Agendamento.objects.filter(data_hora__date=(AGORA + timedelta(days=3)).date())

@@ -96,6 +96,8 @@ def _paginas_do_dentista_a(c) -> list[str]:
         "/admin/clinic/dentista/",
         f"/admin/clinic/dentista/{c.dentista_b.pk}/change/",
         "/admin/clinic/agendamento/",
+        "/admin/clinic/agendamento/?dia=todos",
+        "/admin/clinic/agendamento/?dia=7dias",
         "/admin/clinic/agendamento/?q=Bruno",
         "/admin/clinic/atendimento/",
         "/admin/clinic/atendimento/add/",
