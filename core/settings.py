@@ -767,6 +767,16 @@ def _uf_valida(uf: str) -> bool:
     return uf in holidays.country_holidays("BR").subdivisions
 
 
+# The free slots' grid (minutes): starts offered on the clock's :00, :15, :30,
+# :45 (apps.expediente.disponibilidade). A divisor of 60, so every hour (and
+# day) has the same starts.
+EXPEDIENTE_PASSO_MINUTOS = env.int("EXPEDIENTE_PASSO_MINUTOS", default=15)
+if EXPEDIENTE_PASSO_MINUTOS < 5 or 60 % EXPEDIENTE_PASSO_MINUTOS:
+    raise ImproperlyConfigured(
+        "EXPEDIENTE_PASSO_MINUTOS must be a divisor of 60 of at least 5 (minutes: "
+        f"5, 6, 10, 12, 15, 20, 30 or 60), not {EXPEDIENTE_PASSO_MINUTOS!r}"
+    )
+
 if CLINICA_UF and not _uf_valida(CLINICA_UF):
     raise ImproperlyConfigured(
         f"CLINICA_UF must be a Brazilian state's code (SP, RJ, MG...), not {CLINICA_UF!r}"

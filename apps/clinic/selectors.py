@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
 
-from .models import Agendamento, Atendimento, Paciente
+from .models import DURACAO_MAXIMA_MINUTOS, Agendamento, Atendimento, Paciente
 
 # Statuses that hold the dentist's time (the double-booking rule).
 STATUS_OCUPAM_HORARIO = ("agendado", "confirmado", "concluido")
@@ -72,6 +72,28 @@ def agendamento_esta_vencido(agendamento: Agendamento, *, now: datetime) -> bool
     )
 
 
+def agendamentos_que_ocupam(*, dentista_ids, inicio: datetime, fim: datetime) -> QuerySet:
+    """Appointments of ``dentista_ids`` that hold the dentist's time within ``[inicio, fim)``.
+
+    The double-booking rule's rows (agendado, confirmado, concluido, with a
+    real time of day, overlapping; touching ranges do not), shared by
+    :func:`agendamento_em_conflito` and the free slots
+    (``apps.expediente.disponibilidade``), so what is offered and what is
+    refused agree. ``inicio``/``fim`` are aware. The redundant lower bound on
+    ``data_hora`` (no appointment lasts more than ``DURACAO_MAXIMA_MINUTOS``)
+    lets ``agendamento_dentista_dh_idx`` bound the scan on both sides instead
+    of reading the dentist's whole history before ``fim``.
+    """
+    return Agendamento.objects.filter(
+        dentista_id__in=list(dentista_ids),
+        status__in=STATUS_OCUPAM_HORARIO,
+        horario_estimado=False,
+        data_hora__gt=inicio - timedelta(minutes=DURACAO_MAXIMA_MINUTOS),
+        data_hora__lt=fim,
+        fim__gt=inicio,
+    )
+
+
 def agendamento_em_conflito(
     *, dentista_id: int, inicio: datetime, fim: datetime, excluir_id: int | None = None
 ) -> Agendamento | None:
@@ -82,13 +104,7 @@ def agendamento_em_conflito(
     (09:00-09:30 and 09:30-10:00) do not overlap. The same rule as the
     PostgreSQL exclusion constraint ``agendamento_sem_sobreposicao``.
     """
-    conflitos = Agendamento.objects.filter(
-        dentista_id=dentista_id,
-        status__in=STATUS_OCUPAM_HORARIO,
-        horario_estimado=False,
-        data_hora__lt=fim,
-        fim__gt=inicio,
-    )
+    conflitos = agendamentos_que_ocupam(dentista_ids=[dentista_id], inicio=inicio, fim=fim)
     if excluir_id is not None:
         conflitos = conflitos.exclude(pk=excluir_id)
     return conflitos.order_by("data_hora").first()
