@@ -20,6 +20,7 @@ from django.utils.translation import gettext as _
 from apps.clinic.models import Agendamento, Dentista
 from apps.clinic.permissions import PAPEIS_AGENDAMENTOS, papel
 from apps.clinic.selectors import agendamentos_visiveis
+from apps.expediente.disponibilidade import horarios_livres_por_dentista
 from apps.expediente.selectors import DiaDeTrabalho, expediente
 
 # The axis' default span (local hours); widened to hold any period or appointment.
@@ -176,17 +177,6 @@ def _faixas(blocos: list[Bloco]) -> None:
     fechar()
 
 
-def _livres(dentista_ids, *, de: date, ate: date, duracao: int, now: datetime):
-    """Free starts per dentist (``apps.expediente.disponibilidade``), {} until it exists."""
-    try:
-        from apps.expediente.disponibilidade import horarios_livres_por_dentista
-    except ImportError:  # pragma: no cover - the module arrives from another branch
-        return {}
-    return horarios_livres_por_dentista(
-        dentista_ids, de=de, ate=ate, duracao_minutos=duracao, agora=now
-    )
-
-
 def grade(
     usuario,
     *,
@@ -223,9 +213,10 @@ def grade(
         por_celula[(ag.dentista_id, timezone.localdate(ag.data_hora))].append(ag)
     livres: dict[tuple[int, date], list[datetime]] = defaultdict(list)
     if duracao_livre:
-        for dentista_id, inicios in _livres(
-            ids, de=de, ate=ate, duracao=duracao_livre, now=now
-        ).items():
+        por_dentista = horarios_livres_por_dentista(
+            ids, de=de, ate=ate, duracao_minutos=duracao_livre, agora=now
+        )
+        for dentista_id, inicios in por_dentista.items():
             for inicio in inicios:
                 livres[(dentista_id, timezone.localdate(inicio))].append(inicio)
 

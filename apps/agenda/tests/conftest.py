@@ -25,8 +25,8 @@ from apps.expediente.models import Jornada
 SENHA = "senha-de-teste-123"
 
 
-def _staff(nome: str, grupo: str | None = None):
-    usuario = get_user_model().objects.create_user(nome, password=SENHA, is_staff=True)
+def _staff(nome: str, grupo: str | None, senha: str | None):
+    usuario = get_user_model().objects.create_user(nome, password=senha, is_staff=True)
     if grupo:
         usuario.groups.add(Group.objects.get(name=grupo))
     return usuario
@@ -37,14 +37,18 @@ def as_(dia, hh: int, mm: int = 0) -> datetime:
     return timezone.make_aware(datetime.combine(dia, time(hh, mm)))
 
 
-def montar_clinica(agora: datetime) -> SimpleNamespace:
-    """Users, dentists (plans on all 7 weekdays) and three appointments on ``agora``'s next day."""
+def montar_clinica(agora: datetime, *, senha: str | None = None) -> SimpleNamespace:
+    """Users, dentists (plans on all 7 weekdays) and two appointments on ``agora``'s next day.
+
+    ``senha``: every user's password (the browser logs in through the form);
+    None (unusable) keeps the client tests fast: hashing is slow on purpose.
+    """
     c = SimpleNamespace(
-        gestor=_staff("gestora", "gestor"),
-        recepcao=_staff("recepcionista", "recepcao"),
-        usuario_a=_staff("dra.alice", "dentista"),
-        usuario_b=_staff("dr.bento", "dentista"),
-        sem_papel=_staff("estagiario"),
+        gestor=_staff("gestora", "gestor", senha),
+        recepcao=_staff("recepcionista", "recepcao", senha),
+        usuario_a=_staff("dra.alice", "dentista", senha),
+        usuario_b=_staff("dr.bento", "dentista", senha),
+        sem_papel=_staff("estagiario", None, senha),
     )
     c.dentista_a = DentistaFactory(nome="Dra. Alice", usuario=c.usuario_a)
     c.dentista_b = DentistaFactory(nome="Dr. Bento", usuario=c.usuario_b)
@@ -68,6 +72,7 @@ def montar_clinica(agora: datetime) -> SimpleNamespace:
             duracao_minutos=duracao,
             usuario=c.recepcao,
             now=agora,
+            permitir_retroativo=True,  # appointments already started, for no-shows
         )
 
     c.agendar = agendar
