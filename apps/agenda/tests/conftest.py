@@ -8,19 +8,20 @@ tests (``relogio.AGORA``) and the browser's real-clock tests share it.
 
 from __future__ import annotations
 
+import uuid
 from datetime import datetime, time, timedelta
 from types import SimpleNamespace
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from apps.clinic import services
 from apps.clinic.tests.conftest import relogio_parado  # noqa: F401
 from apps.clinic.tests.factories import DentistaFactory, PacienteFactory
-from apps.expediente.models import Jornada
+from apps.expediente.models import DiaExtra, Jornada
 
 SENHA = "senha-de-teste-123"
 
@@ -63,6 +64,11 @@ def montar_clinica(agora: datetime, *, senha: str | None = None) -> SimpleNamesp
     c.paciente_a = PacienteFactory(nome="Mariana Costa")
     c.paciente_b = PacienteFactory(nome="Joaquim Reis")
     c.amanha = timezone.localdate(agora) + timedelta(days=1)
+    # Tomorrow works even when it is a holiday (an extra day opens one): the
+    # browser's tests take tomorrow from the real clock.
+    for dentista in (c.dentista_a, c.dentista_b):
+        for inicio, fim in ((time(8), time(12)), (time(13), time(18))):
+            DiaExtra.objects.create(dentista=dentista, data=c.amanha, inicio=inicio, fim=fim)
 
     def agendar(dentista, paciente, inicio, duracao=30):
         return services.agendamento_criar(
@@ -84,6 +90,19 @@ def montar_clinica(agora: datetime, *, senha: str | None = None) -> SimpleNamesp
 @pytest.fixture
 def clinica(db, relogio_parado):  # noqa: F811
     return montar_clinica(relogio_parado)
+
+
+@pytest.fixture
+def cache_local():
+    """A cache of this test's own (login and rate limits count in it), no Redis needed."""
+    caches = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            "LOCATION": f"agenda-{uuid.uuid4().hex}",
+        }
+    }
+    with override_settings(CACHES=caches):
+        yield
 
 
 @pytest.fixture

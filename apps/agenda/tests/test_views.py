@@ -16,7 +16,7 @@ from django.test.utils import CaptureQueriesContext
 
 from apps.clinic import services
 from apps.clinic.models import Agendamento
-from apps.clinic.tests.factories import PacienteFactory
+from apps.clinic.tests.factories import DentistaFactory, PacienteFactory
 from apps.clinic.tests.relogio import AGORA
 from apps.expediente.models import Ausencia, Fechamento
 
@@ -369,3 +369,12 @@ def test_a_dentist_may_not_book(clinica, como):
     )  # fmt: skip
     assert resposta.status_code == 403
     assert not Agendamento.objects.filter(data_hora=as_(AMANHA, 8)).exists()
+
+
+def test_a_dentist_without_a_weekly_plan_is_not_shaded(clinica, como):
+    sem_plano = DentistaFactory(nome="Dr. Caio")
+    resposta = _dia(como(clinica.recepcao), dentista=sem_plano.pk)
+    coluna = resposta.context["grade"].colunas[0]
+    assert not coluna.trabalho.planejado and coluna.fechado == ""
+    pagina = resposta.content.decode()
+    assert "Sem jornada cadastrada." in pagina and 'class="corpo planejado"' not in pagina
