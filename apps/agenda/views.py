@@ -286,6 +286,7 @@ def agendar(request):
             )
     contexto = {
         **_contexto_admin(request, _("Agendar")),
+        "resumo": _resumo(formulario),
         "form": formulario,
         "busca": busca,
         "parametros": request.GET.urlencode(),
@@ -293,6 +294,23 @@ def agendar(request):
         + (f"?dia={_inicio_dia(request.GET.get('inicio'))}" if request.GET.get("inicio") else ""),
     }
     return render(request, "agenda/agendar.html", contexto, status=400 if dados else 200)
+
+
+def _resumo(formulario: AgendarForm) -> str:
+    """ "Dra. Alice · sexta-feira, 04/12/2026 às 08:00 · 30 min" for the slot the form came with."""
+    try:
+        dentista = formulario.fields["dentista"].clean(formulario["dentista"].value())
+        inicio = formulario.fields["data_hora"].clean(formulario["data_hora"].value())
+        duracao = formulario.fields["duracao_minutos"].clean(formulario["duracao_minutos"].value())
+    except ValidationError:
+        return ""
+    local = timezone.localtime(inicio)
+    return _("%(dentista)s · %(dia)s às %(hora)s · %(duracao)s min") % {
+        "dentista": dentista.nome,
+        "dia": formats.date_format(local, "l, d/m/Y").lower(),
+        "hora": formats.time_format(local, "H:i"),
+        "duracao": duracao,
+    }
 
 
 def _inicio_dia(texto: str | None) -> str:

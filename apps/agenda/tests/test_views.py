@@ -305,6 +305,7 @@ def test_the_booking_page_is_prefilled_from_the_free_slot(clinica, como):
     assert 'value="2026-12-03T08:00"' in pagina
     assert f'<option value="{clinica.dentista_a.pk}" selected>' in pagina
     assert '<option value="45" selected>' in pagina
+    assert "Dra. Alice · quinta-feira, 03/12/2026 às 08:00 · 45 min" in pagina
     assert "Mariana Costa" in pagina and "Joaquim Reis" in pagina
     # The search narrows the patient list.
     pagina = como(clinica.recepcao).get(_url_agendar(clinica) + "&busca=joaq").content.decode()
