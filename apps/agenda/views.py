@@ -133,7 +133,9 @@ def dia(request):
             "ate": formats.date_format(dias[-1], "d/m/Y"),
         }
     else:
-        titulo = _("Agenda de %(dia)s") % {"dia": formats.date_format(escolhido, "l, d/m/Y")}
+        titulo = _("Agenda de %(dia)s") % {
+            "dia": formats.date_format(escolhido, "l, d/m/Y").lower()
+        }
     contexto = {
         **_contexto_admin(request, titulo),
         "grade": grade,

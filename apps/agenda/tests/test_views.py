@@ -67,7 +67,7 @@ def test_a_staff_user_without_a_role_is_refused_everywhere(clinica, como):
 def test_the_calendar_shows_today_by_default(clinica, como):
     resposta = como(clinica.recepcao).get("/agenda/")
     assert resposta.context["dia"] == HOJE
-    assert "Agenda de Quarta-feira, 02/12/2026" in resposta.content.decode()
+    assert "Agenda de quarta-feira, 02/12/2026" in resposta.content.decode()
     # An invalid date falls back to today as well.
     assert como(clinica.recepcao).get("/agenda/?dia=2026-13-45").context["dia"] == HOJE
 
