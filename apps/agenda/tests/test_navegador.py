@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import pytest
 from django.utils import timezone
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
@@ -28,6 +29,7 @@ pytestmark = [
 ]
 
 LARGURA, ALTURA = 1400, 900
+DESKTOP = {"width": LARGURA, "deviceScaleFactor": 1, "mobile": False}
 
 
 @pytest.fixture
@@ -37,8 +39,11 @@ def abrir():
     abertos = []
 
     def _abrir(**opcoes):
-        abertos.append(navegador.abrir(largura=LARGURA, altura=ALTURA, **opcoes))
-        return abertos[-1]
+        driver = navegador.abrir(largura=LARGURA, altura=ALTURA, **opcoes)
+        abertos.append(driver)
+        # A desktop screen, not the helper's phone: a mouse that hovers, 1 CSS px per pixel.
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**DESKTOP, "height": ALTURA})
+        return driver
 
     yield _abrir
     for driver in abertos:
@@ -66,14 +71,13 @@ def _entrar(driver, live_server, usuario, *, espera="#agenda"):
 def _captura_inteira(driver, nome: str):
     """A screenshot of the whole page (the window grown to its height), then the window back."""
     altura = driver.execute_script("return document.documentElement.scrollHeight")
-    metricas = {"width": LARGURA, "deviceScaleFactor": 1, "mobile": False}
     driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride", {**metricas, "height": min(altura, 4000)}
+        "Emulation.setDeviceMetricsOverride", {**DESKTOP, "height": min(altura, 4000)}
     )
     try:
         return navegador.captura(driver, nome)
     finally:
-        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**metricas, "height": ALTURA})
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {**DESKTOP, "height": ALTURA})
 
 
 def _coluna(driver, dentista, dia):
@@ -170,6 +174,22 @@ def test_the_manager_cancels_with_a_reason_and_sees_the_week(live_server, abrir,
     clinica.b_amanha.refresh_from_db()
     assert clinica.b_amanha.status == Agendamento.Status.CANCELADO
     assert clinica.b_amanha.historico.last().motivo.startswith("Paciente viajou")
+
+    # A 15-minute block is too short for its buttons: pointed at, it grows to show them.
+    curto = clinica.agendar(clinica.dentista_b, clinica.paciente_a, as_(clinica.amanha, 14), 15)
+    driver.refresh()
+    seletor = f"#agendamento-{curto.pk}"
+    bloco = navegador.esperar(driver, seletor)
+    botao = bloco.find_element(By.CSS_SELECTOR, "button.confirmar")
+    driver.execute_script("arguments[0].scrollIntoView({block: 'center'})", bloco)
+    ActionChains(driver).move_to_element(bloco).perform()
+    WebDriverWait(driver, 10).until(
+        lambda d: bloco.size["height"] > 15 * 2 and botao.is_displayed()
+    )
+    navegador.captura(driver, "agenda-bloco-curto")
+    navegador.clicar_e_esperar(driver, f"{seletor} button.confirmar", seletor)
+    curto.refresh_from_db()
+    assert curto.status == Agendamento.Status.CONFIRMADO
 
     # The week of one dentist: seven columns, Monday to Sunday.
     Select(driver.find_element(By.ID, "filtro-dentista")).select_by_visible_text("Dra. Alice")

@@ -379,3 +379,18 @@ def test_a_dentist_without_a_weekly_plan_is_not_shaded(clinica, como):
     assert not coluna.trabalho.planejado and coluna.fechado == ""
     pagina = resposta.content.decode()
     assert "Sem jornada cadastrada." in pagina and 'class="corpo planejado"' not in pagina
+
+
+def test_a_whole_day_absence_shades_the_column_once_with_its_reason(clinica, como):
+    Ausencia.objects.create(
+        dentista=clinica.dentista_a,
+        tipo=Ausencia.Tipo.FERIAS,
+        data_inicio=AMANHA,
+        data_fim=AMANHA + timedelta(days=5),
+    )
+    resposta = _dia(como(clinica.recepcao), dentista=clinica.dentista_a.pk)
+    coluna = resposta.context["grade"].colunas[0]
+    assert coluna.fechado == "férias" and coluna.livres == []
+    # Cut to the axis (07:00-20:00), and its reason written once.
+    assert [(b.topo, b.altura) for b in coluna.bloqueios] == [(0, 13 * 60)]
+    assert resposta.content.decode().count(">Férias<") == 1
