@@ -19,6 +19,8 @@ urlpatterns = [
     # Before api/: its /api/auth/logout/ (token or session) shadows DRF's session-only page.
     path("api/auth/", include("apps.contas.urls")),
     path("api/", include("apps.lembretes.api_urls")),  # /api/confirmacoes/ (docs/LEMBRETES.md)
+    # Before the clinic's router: /api/dentistas/{id}/horarios-livres/ (docs/API.md).
+    path("api/", include("apps.expediente.api_urls")),
     path("api/", include("apps.clinic.api.urls")),
     # /health/live, /health/ready and /healthz (an alias of live): docs/OPERACAO.md.
     path("", include("apps.operacao.urls")),

@@ -23,8 +23,9 @@ expect), whatever minute the period starts at. A dentist with no weekly plan
 (``Jornada``) has no working hours at all, so no slot is offered (the booking
 accepts any time for them: the API says so in its ``aviso``).
 
-Five queries per call whatever the range or the number of dentists (four of
-``expediente``, one for the appointments).
+An inactive dentist has no slots either (the booking refuses them). Six
+queries per call whatever the range or the number of dentists (the active
+ones, four of ``expediente``, one for the appointments).
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.utils import timezone
 
-from apps.clinic.models import DURACAO_MAXIMA_MINUTOS, DURACAO_MINIMA_MINUTOS
+from apps.clinic.models import DURACAO_MAXIMA_MINUTOS, DURACAO_MINIMA_MINUTOS, Dentista
 from apps.clinic.selectors import agendamentos_que_ocupam
 
 from .selectors import Periodo, expediente
@@ -51,13 +52,14 @@ LIMITE_DIAS = 62
 class HorariosLivres:
     """One dentist's answer: ``horarios`` (aware starts in the clinic's zone, sorted).
 
-    ``planejado`` is False when the dentist has no weekly plan (then
-    ``horarios`` is empty: no hours, no slots).
+    ``planejado`` is False when the dentist has no weekly plan, ``ativo``
+    when the dentist is inactive or unknown; either way ``horarios`` is empty.
     """
 
     dentista_id: int
     horarios: list[datetime]
     planejado: bool
+    ativo: bool = True
 
 
 def validar_parametros(*, de: date, ate: date, duracao_minutos: int) -> None:
@@ -131,11 +133,13 @@ def horarios_livres_detalhados(
 
     ``duracao_minutos`` (5–480) is the appointment's length; ``agora`` (aware)
     is the booking's "now". Returns ``{dentista_id: HorariosLivres}`` with
-    every requested id (an unknown id: no plan, no slots). Raises
-    ``ValueError`` for the bounds of :func:`validar_parametros`. Five queries.
+    every requested id (an unknown or inactive id: ``ativo`` False, no
+    slots). Raises ``ValueError`` for the bounds of :func:`validar_parametros`.
+    Six queries.
     """
     validar_parametros(de=de, ate=ate, duracao_minutos=duracao_minutos)
-    ids = sorted(set(dentista_ids))
+    pedidos = set(dentista_ids)
+    ids = sorted(Dentista.objects.filter(pk__in=pedidos, ativo=True).values_list("pk", flat=True))
     zona = timezone.get_current_timezone()
     agora = agora.astimezone(zona)
     duracao = timedelta(minutes=duracao_minutos)
@@ -169,6 +173,8 @@ def horarios_livres_detalhados(
             )
         planejado = any(dia.planejado for dia in dias[d].values())
         resultado[d] = HorariosLivres(dentista_id=d, horarios=horarios, planejado=planejado)
+    for d in pedidos.difference(ids):
+        resultado[d] = HorariosLivres(dentista_id=d, horarios=[], planejado=False, ativo=False)
     return resultado
 
 
@@ -188,7 +194,7 @@ def horarios_livres(
     """One dentist's free starts ``de``–``ate`` (inclusive) for ``duracao_minutos``.
 
     Aware datetimes in the clinic's zone, sorted; empty when the dentist has
-    no weekly plan. Raises ``ValueError`` for a range over ``LIMITE_DIAS``
+    no weekly plan or is inactive. Raises ``ValueError`` for a range over ``LIMITE_DIAS``
     days, ``ate < de`` or a duration outside 5–480 minutes.
     """
     return horarios_livres_por_dentista(

@@ -116,10 +116,10 @@ def test_a_dentist_without_a_plan_has_no_slots():
     )
 
 
-def test_many_dentists_in_five_queries_whatever_the_range(dentista, django_assert_num_queries):
+def test_many_dentists_in_six_queries_whatever_the_range(dentista, django_assert_num_queries):
     outro = DentistaFactory()
     Jornada.objects.create(dentista=outro, dia_semana=3, inicio=time(8), fim=time(9))
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         resultado = horarios_livres_por_dentista(
             [dentista.pk, outro.pk],
             de=QUINTA,
@@ -142,3 +142,9 @@ def test_many_dentists_in_five_queries_whatever_the_range(dentista, django_asser
 def test_bounds_raise_value_error_naming_the_parameter(dentista, de, ate, duracao, palavra):
     with pytest.raises(ValueError, match=palavra):
         horarios_livres(dentista.pk, de=de, ate=ate, duracao_minutos=duracao, agora=AGORA)
+
+
+def test_an_inactive_dentist_has_no_slots(dentista):
+    dentista.ativo = False
+    dentista.save()
+    assert _livres(dentista, QUINTA) == []
