@@ -25,7 +25,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.clinic import services
 from apps.clinic.permissions import papel
@@ -56,7 +56,7 @@ def equipe(view):
     return _view
 
 
-@require_GET
+@require_safe
 def raiz(request):
     """``/``: the day calendar for a logged-in user, the admin's login for anyone else."""
     if request.user.is_authenticated:
@@ -80,7 +80,7 @@ def _contexto_admin(request, titulo: str) -> dict:
     return {**admin.site.each_context(request), "title": titulo}
 
 
-@require_GET
+@require_safe
 @equipe
 def dia(request):
     """The calendar: ``?dia=YYYY-MM-DD`` (today), ``?visao=semana``, ``?dentista=``, ``?duracao=``.
