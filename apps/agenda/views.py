@@ -117,6 +117,12 @@ def dia(request):
         duracao_livre=duracao if pode_agendar else None,
     )
 
+    # The "now" line on today's column, in minutes of the axis (None outside it).
+    local = timezone.localtime(now)
+    agora_topo = local.hour * 60 + local.minute - grade.inicio
+    if not 0 <= agora_topo <= grade.altura:
+        agora_topo = None
+
     def link(**mudar) -> str:
         parametros = {
             "dia": escolhido.isoformat(),
@@ -141,6 +147,7 @@ def dia(request):
         "grade": grade,
         "dia": escolhido,
         "hoje": hoje,
+        "agora_topo": agora_topo,
         "semana": semana,
         "dentistas": todos,
         "dentista_id": dentista_id,

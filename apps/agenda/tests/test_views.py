@@ -397,3 +397,10 @@ def test_a_whole_day_absence_shades_the_column_once_with_its_reason(clinica, com
     # Cut to the axis (07:00-20:00), and its reason written once.
     assert [(b.topo, b.altura) for b in coluna.bloqueios] == [(0, 13 * 60)]
     assert resposta.content.decode().count(">Férias<") == 1
+
+
+def test_todays_columns_carry_a_line_at_the_current_time(clinica, como):
+    resposta = _dia(como(clinica.recepcao), dia=HOJE)
+    assert resposta.context["agora_topo"] == 180  # 10:00 on a 07:00 axis
+    assert resposta.content.decode().count('class="agora"') == 2
+    assert 'class="agora"' not in _dia(como(clinica.recepcao)).content.decode()
