@@ -25,6 +25,7 @@ from django.urls import reverse
 from django.utils import formats, timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.clinic import services
@@ -39,6 +40,18 @@ ACOES = {
     "confirmar": ("confirmar", services.agendamento_confirmar, "confirmado"),
     "cancelar": ("cancelar", services.agendamento_cancelar, "cancelado"),
     "faltou": ("marcar_falta", services.agendamento_marcar_falta, "marcado como falta"),
+}
+
+# The blocks' labels; the view translates them once per page (str() of each).
+ROTULOS_DOS_BLOCOS = {
+    "confirmar": gettext_lazy("Confirmar"),
+    "faltou": gettext_lazy("Faltou"),
+    "abrir": gettext_lazy("Abrir"),
+    "cancelar": gettext_lazy("Cancelar"),
+    "cancelar_agendamento": gettext_lazy("Cancelar agendamento"),
+    "motivo": gettext_lazy("Motivo"),
+    "motivo_longo": gettext_lazy("Motivo do cancelamento"),
+    "livre": gettext_lazy("Livre"),
 }
 
 
@@ -160,6 +173,12 @@ def dia(request):
         "link_dia": link(visao=""),
         "link_semana": link(visao="semana"),
         "volta": request.get_full_path(),
+        # Once per page, not per block (a {% url %} or {% translate %} per block
+        # took most of the page's time with 200 appointments).
+        "url_acoes": reverse("agenda:dia") + "agendamentos/",
+        "url_admin": reverse("admin:clinic_agendamento_changelist"),
+        "url_agendar": reverse("agenda:agendar"),
+        "rotulos": {nome: str(rotulo) for nome, rotulo in ROTULOS_DOS_BLOCOS.items()},
     }
     return render(request, "agenda/dia.html", contexto)
 
