@@ -153,6 +153,18 @@ def test_a_dentist_sees_only_their_column_without_confirm_or_free_slots(
     assert driver.find_element(By.CSS_SELECTOR, f"#agendamento-{clinica.a_amanha.pk} a.abrir")
     _captura_inteira(driver, "agenda-dia-dentista")
 
+    # Dark mode: the admin's CSS variables darken the calendar too.
+    driver.execute_cdp_cmd(
+        "Emulation.setEmulatedMedia",
+        {"features": [{"name": "prefers-color-scheme", "value": "dark"}]},
+    )
+    fundo = driver.execute_script(
+        "return getComputedStyle(document.querySelector('.periodo')).backgroundColor"
+    )
+    vermelho, verde, azul = (int(x) for x in fundo[fundo.index("(") + 1 : -1].split(",")[:3])
+    assert vermelho + verde + azul < 3 * 80, fundo
+    _captura_inteira(driver, "agenda-dia-dentista-escuro")
+
 
 def test_the_manager_cancels_with_a_reason_and_sees_the_week(live_server, abrir, clinica):
     driver = abrir()
