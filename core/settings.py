@@ -64,7 +64,8 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
-    # Before the admin: its admin/index.html (a link to the calendar) overrides the admin's.
+    # Before the admin: its admin/index.html and admin/base_site.html (links to the
+    # calendar) override the admin's own.
     "apps.agenda",
     "django.contrib.admin",
     "django.contrib.auth",
@@ -543,7 +544,12 @@ CELERY_TASK_ROUTES["apps.lembretes.tasks.*"] = {"queue": FILA_LEMBRETES}
 # The clinic's name in messages and pages, and the site's public address
 # (links in messages are absolute: SITE_URL + /confirmar/<token>/).
 CLINICA_NOME = env.str("CLINICA_NOME", default="Clínica NEXKODONTO")
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Without SITE_URL, the address `make run` serves (HOST, PORT), so a laptop's
+# links open: a bind-all HOST is not an address a patient's browser can open.
+_HOST_LOCAL = env.str("HOST", default="127.0.0.1")
+if _HOST_LOCAL in ("0.0.0.0", "::", ""):
+    _HOST_LOCAL = "127.0.0.1"
+SITE_URL = env.str("SITE_URL", default=f"http://{_HOST_LOCAL}:{env.str('PORT', default='8000')}")
 if not re.fullmatch(r"https?://[^/\s?#]+(/\S*)?", SITE_URL):
     # Without a scheme (clinica.example.org) every message's link was dead text.
     raise ImproperlyConfigured("SITE_URL must be an http(s) URL (https://clinica.example.org)")

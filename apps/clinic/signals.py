@@ -1,4 +1,4 @@
-"""Enqueue the closing of an appointment that is saved already ended."""
+"""Enqueue the closing of an appointment that is saved already ended; the demo's signal."""
 
 from __future__ import annotations
 
@@ -7,13 +7,20 @@ from functools import partial
 
 from django.db import transaction
 from django.db.models.signals import post_save
-from django.dispatch import receiver
+from django.dispatch import Signal, receiver
 from django.utils import timezone
 
 from .models import Agendamento
 from .selectors import agendamento_esta_vencido
 
 logger = logging.getLogger(__name__)
+
+# Sent by ``manage.py demo`` once its users, dentist and appointments exist,
+# inside its transaction (a receiver's error undoes the whole demo), with
+# ``dentistas``: the list of demo ``Dentista`` rows. Other apps add their
+# demo data from it (apps.expediente: the dentists' weekly plans) without
+# the clinic importing them.
+demo_criada = Signal()
 
 
 def enfileirar_finalizacao(agendamento_id: int) -> bool:

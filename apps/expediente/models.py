@@ -22,9 +22,27 @@ from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
-from apps.clinic.models import Dentista
+from apps.clinic.models import ANO_MAXIMO, ANO_MINIMO, Dentista
 
 LIMITE_MOTIVO = 200
+
+
+def _validar_anos(instancia: models.Model, *campos: str) -> None:
+    """Raise ``ValidationError`` (by field) for a date outside ANO_MINIMO–ANO_MAXIMO.
+
+    The clinic's own limits (apps.clinic.models, as for appointments): a
+    year 2 or 20260 is a typo, and the holiday library would be asked for it.
+    """
+    erros = {}
+    for campo in campos:
+        valor = getattr(instancia, campo)
+        if valor is not None and not ANO_MINIMO <= valor.year <= ANO_MAXIMO:
+            erros[campo] = _("Informe um ano entre %(minimo)s e %(maximo)s.") % {
+                "minimo": ANO_MINIMO,
+                "maximo": ANO_MAXIMO,
+            }
+    if erros:
+        raise ValidationError(erros)
 
 
 class DiaSemana(models.IntegerChoices):
@@ -40,7 +58,13 @@ class DiaSemana(models.IntegerChoices):
 
 
 class Jornada(models.Model):
-    """One working interval ``[inicio, fim)`` of a dentist on a weekday, every week."""
+    """One working interval ``[inicio, fim)`` of a dentist on a weekday, every week.
+
+    Two intervals of the same dentist and weekday never overlap (touching is
+    fine: 08:00–12:00 and 12:00–13:00): ``clean()`` says so in pt-BR, and on
+    PostgreSQL the exclusion constraint ``jornada_sem_sobreposicao``
+    (migration 0002) holds it against two concurrent saves.
+    """
 
     dentista = models.ForeignKey(
         Dentista, verbose_name=_("dentista"), on_delete=models.CASCADE, related_name="jornadas"
@@ -117,8 +141,14 @@ class Ausencia(models.Model):
             ),
             models.CheckConstraint(
                 name="ausencia_horas_juntas_e_em_ordem",
+                # hora_fim IS NOT NULL spelled out: with it NULL, "hora_fim >
+                # hora_inicio" is NULL, and a CHECK passes on NULL.
                 condition=Q(hora_inicio__isnull=True, hora_fim__isnull=True)
-                | Q(hora_inicio__isnull=False, hora_fim__gt=F("hora_inicio")),
+                | Q(
+                    hora_inicio__isnull=False,
+                    hora_fim__isnull=False,
+                    hora_fim__gt=F("hora_inicio"),
+                ),
                 violation_error_message=_(
                     "Informe as duas horas (a final depois da inicial) ou nenhuma."
                 ),
@@ -130,6 +160,7 @@ class Ausencia(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        _validar_anos(self, "data_inicio", "data_fim")
         if self.data_inicio and self.data_fim and self.data_fim < self.data_inicio:
             raise ValidationError(
                 {"data_fim": _("A data final deve ser igual ou posterior à inicial.")}
@@ -175,6 +206,7 @@ class DiaExtra(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        _validar_anos(self, "data")
         if self.inicio and self.fim and self.fim <= self.inicio:
             raise ValidationError({"fim": _("O fim deve ser depois do início.")})
 
@@ -203,6 +235,7 @@ class Fechamento(models.Model):
 
     def clean(self) -> None:
         super().clean()
+        _validar_anos(self, "data_inicio", "data_fim")
         if self.data_inicio and self.data_fim and self.data_fim < self.data_inicio:
             raise ValidationError(
                 {"data_fim": _("A data final deve ser igual ou posterior à inicial.")}

@@ -16,6 +16,7 @@ from functools import lru_cache
 
 import holidays
 from django.conf import settings
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,7 +34,7 @@ class DiaDeTrabalho:
     - ``planejado``: the dentist has a weekly plan at all. When False, no
       rule applies and ``periodos`` is empty (not "closed all day").
     - ``motivo``: why the day has fewer periods than the weekly plan gives
-      (pt-BR: "feriado: Natal", "férias", "clínica fechada: Reforma"), or "".
+      (pt-BR: "feriado nacional: Natal", "férias", "clínica fechada: Reforma"), or "".
     - ``fechado``: a clinic-wide closure or holiday text for the day, or ""
       (the calendar shades the day with it).
     """
@@ -48,26 +49,50 @@ class DiaDeTrabalho:
 
 
 @lru_cache(maxsize=64)
-def _feriados_do_ano(ano: int, uf: str) -> dict[date, str]:
-    calendario = holidays.country_holidays("BR", subdiv=uf or None, years=[ano], language="pt_BR")
-    return dict(calendario.items())
+def _feriados_do_ano(ano: int, uf: str) -> dict[date, tuple[str, str]]:
+    """``{date: (pt-BR name, "nacional" | "estadual")}`` for one year (cached: a pure function)."""
+    nacionais = holidays.country_holidays("BR", years=[ano], language="pt_BR")
+    resultado = {dia: (nome, "nacional") for dia, nome in nacionais.items()}
+    if uf:
+        estaduais = holidays.country_holidays("BR", subdiv=uf, years=[ano], language="pt_BR")
+        for dia, nome in estaduais.items():
+            # On a national holiday the library joins both names ("Natal; ..."):
+            # the national one is the reason the clinic closes.
+            resultado.setdefault(dia, (nome, "estadual"))
+    return resultado
+
+
+def _feriados_com_esfera(de: date, ate: date) -> dict[date, tuple[str, str]]:
+    if not settings.EXPEDIENTE_FERIADOS:
+        return {}
+    resultado: dict[date, tuple[str, str]] = {}
+    for ano in range(de.year, ate.year + 1):
+        for dia, valor in _feriados_do_ano(ano, settings.CLINICA_UF).items():
+            if de <= dia <= ate:
+                resultado[dia] = valor
+    return resultado
 
 
 def feriados(de: date, ate: date) -> dict[date, str]:
     """Brazil's national holidays, plus the state's (``CLINICA_UF``), from ``de`` to ``ate``.
 
-    Both dates inclusive; returns ``{date: pt-BR name}``. From the
+    Both dates inclusive; returns ``{date: pt-BR name}`` ("Natal"). From the
     ``holidays`` library (https://github.com/vacanza/holidays), which
-    follows the federal law (Lei 662/1949 and amendments) and each state's.
+    follows the federal law (Lei 662/1949 and amendments) and each state's;
+    only its "public" category (Carnaval, an optional day off, is not one).
     Empty when ``EXPEDIENTE_FERIADOS`` is off.
     """
-    if not settings.EXPEDIENTE_FERIADOS:
-        return {}
-    resultado: dict[date, str] = {}
-    for ano in range(de.year, ate.year + 1):
-        for dia, nome in _feriados_do_ano(ano, settings.CLINICA_UF).items():
-            if de <= dia <= ate:
-                resultado[dia] = nome
+    return {dia: nome for dia, (nome, _esfera) in _feriados_com_esfera(de, ate).items()}
+
+
+def _motivos_de_feriado(de: date, ate: date) -> dict[date, str]:
+    """``{date: "feriado nacional: Natal" | "feriado estadual: ..."}`` (pt-BR)."""
+    resultado = {}
+    for dia, (nome, esfera) in _feriados_com_esfera(de, ate).items():
+        if esfera == "nacional":
+            resultado[dia] = _("feriado nacional: %(nome)s") % {"nome": nome}
+        else:
+            resultado[dia] = _("feriado estadual: %(nome)s") % {"nome": nome}
     return resultado
 
 
@@ -84,12 +109,11 @@ def _fechamentos_da_clinica(de: date, ate: date) -> dict[date, str]:
 def fechamentos(de: date, ate: date) -> dict[date, str]:
     """Days the whole clinic is closed, ``de``–``ate`` inclusive: ``{date: pt-BR reason}``.
 
-    Holidays (:func:`feriados`) and the clinic's own ``Fechamento`` rows; a
+    Holidays (:func:`feriados`: "feriado nacional: Natal", "feriado
+    estadual: ...") and the clinic's own ``Fechamento`` rows; a
     ``Fechamento`` on a holiday gives its own description. One query.
     """
-    resultado = {
-        dia: _("feriado: %(nome)s") % {"nome": nome} for dia, nome in feriados(de, ate).items()
-    }
+    resultado = _motivos_de_feriado(de, ate)
     resultado.update(_fechamentos_da_clinica(de, ate))
     return resultado
 
@@ -124,6 +148,17 @@ def _unir(periodos: list[Periodo]) -> list[Periodo]:
     return unidos
 
 
+def _motivo_da_ausencia(ausencia: Ausencia) -> str:
+    """pt-BR: "férias", "folga", "ausência", with the free text in parentheses if any."""
+    nomes = {
+        Ausencia.Tipo.FERIAS: _("férias"),
+        Ausencia.Tipo.FOLGA: _("folga"),
+        Ausencia.Tipo.OUTRO: _("ausência"),
+    }
+    nome = nomes.get(ausencia.tipo, _("ausência"))
+    return f"{nome} ({ausencia.motivo})" if ausencia.motivo else nome
+
+
 def expediente(dentista_ids, de: date, ate: date) -> dict[int, dict[date, DiaDeTrabalho]]:
     """Each dentist's working day, for every date ``de``–``ate`` (inclusive).
 
@@ -145,9 +180,7 @@ def expediente(dentista_ids, de: date, ate: date) -> dict[int, dict[date, DiaDeT
     extras: dict[tuple[int, date], list[DiaExtra]] = defaultdict(list)
     for e in DiaExtra.objects.filter(dentista_id__in=ids, data__gte=de, data__lte=ate):
         extras[(e.dentista_id, e.data)].append(e)
-    feriados_ = {
-        dia: _("feriado: %(nome)s") % {"nome": nome} for dia, nome in feriados(de, ate).items()
-    }
+    feriados_ = _motivos_de_feriado(de, ate)
     da_clinica = _fechamentos_da_clinica(de, ate)
 
     resultado: dict[int, dict[date, DiaDeTrabalho]] = {}
@@ -189,7 +222,7 @@ def expediente(dentista_ids, de: date, ate: date) -> dict[int, dict[date, DiaDeT
                 periodos = _subtrair(periodos, bloqueio)
                 bloqueios.append(bloqueio)
                 if periodos != antes or not periodos:
-                    motivo = a.get_tipo_display().lower() + (f" ({a.motivo})" if a.motivo else "")
+                    motivo = _motivo_da_ausencia(a)
             dias[dia] = DiaDeTrabalho(
                 dentista_id,
                 dia,
@@ -207,3 +240,37 @@ def expediente(dentista_ids, de: date, ate: date) -> dict[int, dict[date, DiaDeT
 def dia_de_trabalho(dentista_id: int, dia: date) -> DiaDeTrabalho:
     """The working day of one dentist on one date (see :func:`expediente`)."""
     return expediente([dentista_id], dia, dia)[dentista_id][dia]
+
+
+def _do_papel(qs: QuerySet, usuario, *, campo_dentista: str | None = "dentista") -> QuerySet:
+    """``qs`` as ``usuario``'s role sees it: all (gestor, recepcao), own rows (dentista), none."""
+    from apps.clinic.permissions import papel
+
+    match papel(usuario):
+        case "gestor" | "recepcao":
+            return qs
+        case "dentista":
+            if campo_dentista is None:
+                return qs
+            return qs.filter(**{f"{campo_dentista}__usuario": usuario})
+    return qs.none()
+
+
+def jornadas_visiveis(usuario) -> QuerySet[Jornada]:
+    """Weekly plans ``usuario`` may see: every dentist's, or a dentist's own."""
+    return _do_papel(Jornada.objects.all(), usuario)
+
+
+def ausencias_visiveis(usuario) -> QuerySet[Ausencia]:
+    """Absences ``usuario`` may see: every dentist's, or a dentist's own."""
+    return _do_papel(Ausencia.objects.all(), usuario)
+
+
+def dias_extras_visiveis(usuario) -> QuerySet[DiaExtra]:
+    """Extra working days ``usuario`` may see: every dentist's, or a dentist's own."""
+    return _do_papel(DiaExtra.objects.all(), usuario)
+
+
+def fechamentos_visiveis(usuario) -> QuerySet[Fechamento]:
+    """Clinic closures ``usuario`` may see: all of them, for every role (they close everyone)."""
+    return _do_papel(Fechamento.objects.all(), usuario, campo_dentista=None)

@@ -241,3 +241,28 @@ def test_an_email_url_that_is_not_one_is_refused_without_echoing_it(ambiente, va
 def test_a_broker_url_of_a_known_transport_starts(ambiente, valor):
     feito = _manage({**ambiente, "BROKER_URL": valor}, "check")
     assert feito.returncode == 0, feito.stderr
+
+
+@pytest.mark.parametrize(
+    "host, port, esperado",
+    [
+        (None, None, "http://127.0.0.1:8000"),
+        ("127.0.0.1", "8110", "http://127.0.0.1:8110"),
+        ("0.0.0.0", "8200", "http://127.0.0.1:8200"),
+        ("192.168.0.10", "8000", "http://192.168.0.10:8000"),
+    ],
+)
+def test_without_site_url_the_links_point_where_make_run_serves(ambiente, host, port, esperado):
+    # Found by the operator's run: under `PORT=8110 make run` every reminder's
+    # link said http://127.0.0.1:8000/confirmar/..., where nothing answered.
+    env = {k: v for k, v in ambiente.items() if k not in ("SITE_URL", "HOST", "PORT")}
+    env.update({k: v for k, v in (("HOST", host), ("PORT", port)) if v is not None})
+    feito = _manage(
+        env,
+        "shell",
+        "--no-imports",
+        "-c",
+        "from django.conf import settings; print(settings.SITE_URL)",
+    )
+    assert feito.returncode == 0, feito.stderr
+    assert feito.stdout.strip().splitlines()[-1] == esperado

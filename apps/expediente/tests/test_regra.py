@@ -55,12 +55,27 @@ def test_inside_the_plan_is_accepted(dentista):
 def test_at_three_in_the_morning_names_the_days_hours(dentista):
     assert _mensagem(dentista, _as(QUINTA, 3)) == (
         "Fora do expediente do dentista na quinta-feira, 03/12/2026, "
-        "que é 08:00–12:00 e 13:00–18:00."
+        "que é das 08:00 às 12:00 e das 13:00 às 18:00."
     )
 
 
 def test_across_lunch_is_refused(dentista):
-    assert "08:00–12:00 e 13:00–18:00" in _mensagem(dentista, _as(QUINTA, 11, 45))
+    assert _mensagem(dentista, _as(QUINTA, 11, 45)) == (
+        "Fora do expediente do dentista na quinta-feira, 03/12/2026, "
+        "que é das 08:00 às 12:00 e das 13:00 às 18:00: o atendimento terminaria às 12:15."
+    )
+
+
+def test_past_the_end_of_the_day_is_refused(dentista):
+    assert _mensagem(dentista, _as(QUINTA, 17, 45)).endswith(": o atendimento terminaria às 18:15.")
+
+
+def test_past_midnight_is_refused_even_on_an_extra_day_until_23_59(dentista):
+    DiaExtra.objects.create(dentista=dentista, data=QUINTA, inicio=time(19), fim=time(23, 59))
+    assert _mensagem(dentista, _as(QUINTA, 23, 30), duracao=60) == (
+        "Fora do expediente do dentista na quinta-feira, 03/12/2026, que é das 08:00 às "
+        "12:00, das 13:00 às 18:00 e das 19:00 às 23:59: o atendimento passaria da meia-noite."
+    )
 
 
 def test_a_weekend_day_without_plan(dentista):
@@ -71,7 +86,39 @@ def test_a_weekend_day_without_plan(dentista):
 
 def test_a_national_holiday(dentista):
     assert _mensagem(dentista, _as(NATAL, 9)) == (
-        "O dentista não atende na sexta-feira, 25/12/2026: feriado: Natal."
+        "O dentista não atende na sexta-feira, 25/12/2026: feriado nacional: Natal."
+    )
+
+
+def test_a_state_holiday_of_the_clinics_state(dentista, settings):
+    # 9 July (Revolução Constitucionalista) is São Paulo's; 2027-07-09 is a Friday.
+    settings.CLINICA_UF = "SP"
+    assert _mensagem(dentista, _as(date(2027, 7, 9), 9)) == (
+        "O dentista não atende na sexta-feira, 09/07/2027: "
+        "feriado estadual: Revolução Constitucionalista."
+    )
+    settings.CLINICA_UF = "RJ"
+    assert _agendar(dentista, _as(date(2027, 7, 9), 9)).pk
+
+
+def test_holidays_switched_off_close_nothing(dentista, settings):
+    settings.EXPEDIENTE_FERIADOS = False
+    assert _agendar(dentista, _as(NATAL, 9)).pk
+
+
+def test_a_partial_absence_names_the_hours_left_and_why(dentista):
+    Ausencia.objects.create(
+        dentista=dentista,
+        tipo="outro",
+        data_inicio=QUINTA,
+        data_fim=QUINTA,
+        hora_inicio=time(13),
+        hora_fim=time(18),
+        motivo="Congresso",
+    )
+    assert _mensagem(dentista, _as(QUINTA, 14)) == (
+        "Fora do expediente do dentista na quinta-feira, 03/12/2026, "
+        "que é das 08:00 às 12:00 (ausência (Congresso))."
     )
 
 
@@ -79,7 +126,9 @@ def test_vacation_and_clinic_closure(dentista):
     Ausencia.objects.create(
         dentista=dentista, tipo="ferias", data_inicio=QUINTA, data_fim=QUINTA + timedelta(days=7)
     )
-    assert _mensagem(dentista, _as(QUINTA, 9)).endswith(": férias.")
+    assert _mensagem(dentista, _as(QUINTA, 9)) == (
+        "O dentista não atende na quinta-feira, 03/12/2026: férias."
+    )
     Fechamento.objects.create(
         data_inicio=date(2026, 12, 14), data_fim=date(2026, 12, 14), descricao="Dedetização"
     )

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from apps.clinic import services
 from apps.clinic.models import Agendamento, Dentista, Paciente
+from apps.clinic.signals import demo_criada
 
 
 class Command(BaseCommand):
@@ -85,6 +86,9 @@ class Command(BaseCommand):
                 observacoes=obs,
                 permitir_retroativo=True,
             )
+        # Other apps' demo data (the weekly plans of apps.expediente). After the
+        # appointments: the past ones are at whatever hour the command runs.
+        demo_criada.send(sender=self.__class__, dentistas=[dentista])
         self.stdout.write(
             self.style.WARNING(
                 "Banco vazio: criados dados de demonstração — login 'demo' (admin) e "

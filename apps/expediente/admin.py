@@ -1,0 +1,76 @@
+"""Admin of the working hours (pt-BR): the gestor keeps them, the others look.
+
+The clinic's admin rules, reused: ``RegrasDaApiMixin`` checks the group's
+model permissions AND the role table (``permissions.PAPEIS_EXPEDIENTE``):
+the gestor adds, changes and deletes; recepcao and dentista only view.
+``VisivelPorPapelMixin`` shows each role the rows the selectors give it (a
+dentist: their own plan, absences and extra days; the clinic's closures
+are everyone's). The rows are plain data checked by the models' ``clean()``
+(overlaps, date order, years), which the admin's forms run.
+"""
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from apps.clinic.admin import RegrasDaApiMixin, VisivelPorPapelMixin
+
+from .models import Ausencia, DiaExtra, Fechamento, Jornada
+from .permissions import PAPEIS_EXPEDIENTE
+from .selectors import (
+    ausencias_visiveis,
+    dias_extras_visiveis,
+    fechamentos_visiveis,
+    jornadas_visiveis,
+)
+
+# Only the dentists the user can see rows of (a dentist: themself).
+POR_DENTISTA = ("dentista", admin.RelatedOnlyFieldListFilter)
+
+
+class ExpedienteAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
+    regras = PAPEIS_EXPEDIENTE
+    list_per_page = 50
+
+
+@admin.register(Jornada)
+class JornadaAdmin(ExpedienteAdmin):
+    visiveis = staticmethod(jornadas_visiveis)
+    list_display = ("dentista", "dia_semana", "inicio", "fim")
+    list_filter = (POR_DENTISTA, "dia_semana")
+    list_select_related = ("dentista",)
+    fields = ("dentista", "dia_semana", "inicio", "fim")
+
+
+@admin.register(Ausencia)
+class AusenciaAdmin(ExpedienteAdmin):
+    visiveis = staticmethod(ausencias_visiveis)
+    list_display = ("dentista", "tipo", "data_inicio", "data_fim", "horas", "motivo")
+    list_filter = (POR_DENTISTA, "tipo")
+    list_select_related = ("dentista",)
+    date_hierarchy = "data_inicio"
+    fields = ("dentista", "tipo", "data_inicio", "data_fim", "hora_inicio", "hora_fim", "motivo")
+
+    @admin.display(description=_("horas"))
+    def horas(self, obj: Ausencia) -> str:
+        if obj.hora_inicio is None:
+            return str(_("o dia todo"))
+        return f"{obj.hora_inicio:%H:%M}–{obj.hora_fim:%H:%M}"
+
+
+@admin.register(DiaExtra)
+class DiaExtraAdmin(ExpedienteAdmin):
+    visiveis = staticmethod(dias_extras_visiveis)
+    list_display = ("dentista", "data", "inicio", "fim", "motivo")
+    list_filter = (POR_DENTISTA,)
+    list_select_related = ("dentista",)
+    date_hierarchy = "data"
+    fields = ("dentista", "data", "inicio", "fim", "motivo")
+
+
+@admin.register(Fechamento)
+class FechamentoAdmin(ExpedienteAdmin):
+    visiveis = staticmethod(fechamentos_visiveis)
+    list_display = ("descricao", "data_inicio", "data_fim")
+    date_hierarchy = "data_inicio"
+    search_fields = ("descricao",)
+    fields = ("descricao", "data_inicio", "data_fim")
