@@ -132,7 +132,7 @@ def test_a_closure_and_a_holiday_shade_the_day_with_their_reason(clinica, como):
     assert coluna.fechado == "clínica fechada: Dedetização" and coluna.livres == []
     assert 'data-motivo="clínica fechada: Dedetização"' in resposta.content.decode()
     natal = _dia(como(clinica.recepcao), dia=date(2026, 12, 25))
-    assert "Feriado: Natal" in natal.content.decode()
+    assert "Feriado nacional: Natal" in natal.content.decode()
 
 
 def test_an_absence_is_shaded_over_its_hours(clinica, como):
