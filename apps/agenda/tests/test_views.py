@@ -52,6 +52,7 @@ def test_the_root_leads_staff_to_the_calendar_and_others_to_the_login(client, cl
     assert client.get("/")["Location"] == "/admin/login/?next=/agenda/"
     assert como(clinica.recepcao).get("/")["Location"] == "/agenda/"
     assert como(clinica.usuario_a).get("/")["Location"] == "/agenda/"
+    assert client.head("/")["Location"] == "/admin/login/?next=/agenda/"
 
 
 def test_a_staff_user_without_a_role_is_refused_everywhere(clinica, como):
