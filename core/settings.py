@@ -64,6 +64,9 @@ ALLOWED_HOSTS = env.list("ALLOWED_HOSTS", default=["localhost", "127.0.0.1", "[:
 CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
 
 INSTALLED_APPS = [
+    # Before the admin: its admin/index.html and admin/base_site.html (links to the
+    # calendar) override the admin's own.
+    "apps.agenda",
     "django.contrib.admin",
     "django.contrib.auth",
     "django.contrib.contenttypes",

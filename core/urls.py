@@ -1,4 +1,7 @@
-"""URL configuration: the admin, the REST API under /api/, health checks (apps.operacao)."""
+"""URL configuration: the admin, the REST API under /api/, health checks, the calendar.
+
+Health checks: apps.operacao; the staff's calendar at / and /agenda/: apps.agenda.
+"""
 
 import sys
 
@@ -23,6 +26,8 @@ urlpatterns = [
     path("", include("apps.operacao.urls")),
     # /confirmar/<token>/: the patient's page behind a reminder's link (docs/LEMBRETES.md).
     path("", include("apps.lembretes.urls")),
+    # / and /agenda/: the staff's day calendar (README, "Agenda").
+    path("", include("apps.agenda.urls")),
 ]
 
 
