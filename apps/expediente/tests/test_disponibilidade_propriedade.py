@@ -70,12 +70,14 @@ cenario = st.fixed_dictionaries(
 def _montar(c) -> int:
     dentista = DentistaFactory()
     paciente = PacienteFactory()
+    aceitas: list[tuple[int, int, int]] = []
     for dia_semana, (ini, dur) in c["jornadas"]:
+        fim = min(ini + dur, 1435)
+        if any(d == dia_semana and ini < f and fim > i for d, i, f in aceitas):
+            continue  # overlapping intervals of a weekday are refused (jornada_sem_sobreposicao)
+        aceitas.append((dia_semana, ini, fim))
         Jornada.objects.create(
-            dentista=dentista,
-            dia_semana=dia_semana,
-            inicio=_hora(ini),
-            fim=_hora(min(ini + dur, 1435)),
+            dentista=dentista, dia_semana=dia_semana, inicio=_hora(ini), fim=_hora(fim)
         )
     for inicio, dias, horas in c["ausencias"]:
         extra = {}
