@@ -53,7 +53,7 @@ def carregar(linhas: int) -> dict[str, int]:
         cur.execute(
             "INSERT INTO clinic_paciente (nome, telefone, email, created_at, updated_at)"
             " SELECT 'Paciente ' || g, '', '', %s, %s FROM generate_series(1, %s) g",
-            [agora, agora, common.PACIENTES],
+            [agora, agora, common.PACIENTES + 1],
         )
         # Weekly plans: Monday–Friday 08–12 and 13–18 for the first COM_JORNADA dentists.
         cur.execute(
@@ -80,9 +80,12 @@ def carregar(linhas: int) -> dict[str, int]:
             " horario_estimado, cancelamento_tardio, created_at, updated_at)"
         )
         # The busy month: slot k of a weekday (0..17, 30 minutes), two in three booked,
-        # one booked slot in ten cancelled (it frees the time).
+        # one booked slot in ten cancelled (it frees the time). One patient of their
+        # own (PACIENTES + 1): the rows never overlap each other, and a patient shared
+        # with the other dentists' rows at the same hour would be in two places
+        # (agendamento_paciente_sem_sobreposicao refuses it).
         cur.execute(
-            colunas + " SELECT 1 + (extract(doy FROM d)::int * 18 + k) %% %(pacientes)s, 1,"
+            colunas + " SELECT %(pacientes)s + 1, 1,"
             " (d + CASE WHEN k < 8 THEN time '08:00' + k * interval '30 minutes'"
             "  ELSE time '13:00' + (k - 8) * interval '30 minutes' END)"
             "  AT TIME ZONE 'America/Sao_Paulo',"
