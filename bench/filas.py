@@ -94,7 +94,6 @@ def _uma_rodada(vencidos: int, intervalo: float, layout) -> dict:
     with connection.cursor() as cursor:
         cursor.execute("TRUNCATE django_celery_results_taskresult")
     _limpar_redis()  # leftover messages and the sweep's lock of an earlier run
-    paciente = Paciente.objects.create(nome="Paciente Fila")
     workers = _iniciar_workers(layout)
     original = signals.enfileirar_finalizacao
     commit_em: dict[int, float] = {}
@@ -133,6 +132,10 @@ def _uma_rodada(vencidos: int, intervalo: float, layout) -> dict:
             if terminou is None and agora >= proximo_save:
                 proximo_save += intervalo
                 dentista = Dentista.objects.create(nome="Dentista Fila")
+                # A patient per save too: while a close waits (one worker process), the
+                # previous save is still open at an overlapping time, and one patient
+                # cannot be in two places (agendamento_paciente_sem_sobreposicao).
+                paciente = Paciente.objects.create(nome="Paciente Fila")
                 ag = services.agendamento_criar(
                     paciente=paciente,
                     dentista=dentista,
