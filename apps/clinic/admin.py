@@ -10,6 +10,7 @@ API refuses, nor shows a dentist another dentist's patients.
 from datetime import datetime, time, timedelta
 
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.admin.options import IncorrectLookupParameters
@@ -46,6 +47,12 @@ from .selectors import (
     atendimentos_visiveis,
     pacientes_visiveis,
 )
+
+# The clinic's name on every admin page (and the staff calendar, which extends
+# them) instead of Django's "Administração do Django".
+admin.site.site_header = settings.CLINICA_NOME
+admin.site.site_title = settings.CLINICA_NOME
+admin.site.index_title = _("Administração da clínica")
 
 
 def _papel_pode(request, regras: dict, acao: str) -> bool:

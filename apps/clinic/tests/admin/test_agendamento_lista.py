@@ -127,3 +127,11 @@ def test_an_action_on_the_default_list_reaches_todays_row(clinica, como):
     assert resposta.status_code == 200
     clinica.a_vencido.refresh_from_db()
     assert clinica.a_vencido.status == "faltou"
+
+
+def test_every_admin_page_names_the_clinic_not_django(clinica, como, settings):
+    resposta = como(clinica.recepcao).get(LISTA)
+    pagina = resposta.content.decode()
+    assert settings.CLINICA_NOME in pagina
+    assert "Administração do Django" not in pagina
+    assert "Django administration" not in pagina
