@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.clinic import services
+from apps.clinic.models import ANO_MAXIMO, ANO_MINIMO
 from apps.clinic.permissions import papel
 from apps.clinic.selectors import agendamentos_visiveis, pacientes_visiveis
 
@@ -78,11 +79,19 @@ def raiz(request):
 
 
 def _data(texto: str | None) -> date:
-    """``YYYY-MM-DD`` from the query string; today (local) when absent or invalid."""
+    """``YYYY-MM-DD`` from the query string; today (local) when absent, invalid or not 1900-2100.
+
+    The years are the schedule's (``ANO_MINIMO``/``ANO_MAXIMO``, as the API's
+    filters): at 9999-12-31 or 0001-01-01 the page's previous/next links and
+    the week's days overflowed ``date`` (a 500).
+    """
     try:
-        return date.fromisoformat(texto) if texto else timezone.localdate()
+        escolhido = date.fromisoformat(texto) if texto else None
     except ValueError:
+        escolhido = None
+    if escolhido is None or not ANO_MINIMO <= escolhido.year <= ANO_MAXIMO:
         return timezone.localdate()
+    return escolhido
 
 
 def _inteiro(texto: str | None) -> int | None:

@@ -73,6 +73,17 @@ def test_the_calendar_shows_today_by_default(clinica, como):
     assert como(clinica.recepcao).get("/agenda/?dia=2026-13-45").context["dia"] == HOJE
 
 
+@pytest.mark.parametrize(
+    "dia", ["9999-12-31", "0001-01-01", "9999-12-27", "0001-01-02", "2101-01-01"]
+)
+@pytest.mark.parametrize("visao", ["", "semana"])
+def test_a_date_outside_the_clinics_years_falls_back_to_today(clinica, como, dia, visao):
+    # 9999-12-31's "next day" link and 0001-01-01's "previous" overflowed: a 500.
+    resposta = como(clinica.recepcao).get(f"/agenda/?dia={dia}&visao={visao}")
+    assert resposta.status_code == 200
+    assert resposta.context["dia"] == HOJE
+
+
 def test_the_admin_links_to_the_calendar(clinica, como):
     pagina = como(clinica.recepcao).get("/admin/").content.decode()
     assert 'id="modulo-agenda"' in pagina and 'href="/agenda/"' in pagina
