@@ -53,6 +53,30 @@ def _papel_pode(request, regras: dict, acao: str) -> bool:
     return papel(request.user) in regras.get(acao, regras.get("*", set()))
 
 
+class DrillDownNoCalendarioMixin:
+    """A ``date_hierarchy`` drill-down outside the clinic's calendar is a bad lookup, not a 500.
+
+    Django builds the drill-down's range with date arithmetic that
+    overflows at year 9999 (OverflowError, a 500): a year outside
+    ANO_MINIMO-ANO_MAXIMO, or a month or day that is not a number, raises
+    ``IncorrectLookupParameters``, which the admin answers with its own
+    redirect to ``?e=1``. For every admin with a ``date_hierarchy`` (the
+    schedule's and the working hours').
+    """
+
+    def get_changelist_instance(self, request):
+        if self.date_hierarchy:
+            for parte, (menor, maior) in {
+                "year": (ANO_MINIMO, ANO_MAXIMO),
+                "month": (1, 12),
+                "day": (1, 31),
+            }.items():
+                valor = request.GET.get(f"{self.date_hierarchy}__{parte}")
+                if valor is not None and not (valor.isdigit() and menor <= int(valor) <= maior):
+                    raise IncorrectLookupParameters(f"{parte} out of range")
+        return super().get_changelist_instance(request)
+
+
 class VisivelPorPapelMixin:
     """The admin shows a staff member only the rows the API would (a dentist: their own)."""
 
@@ -364,7 +388,11 @@ CORES_SITUACAO = {
 
 @admin.register(Agendamento)
 class AgendamentoAdmin(
-    VisivelPorPapelMixin, SalvoPeloServicoMixin, RegrasDaApiMixin, admin.ModelAdmin
+    DrillDownNoCalendarioMixin,
+    VisivelPorPapelMixin,
+    SalvoPeloServicoMixin,
+    RegrasDaApiMixin,
+    admin.ModelAdmin,
 ):
     visiveis = staticmethod(agendamentos_visiveis)
     regras = PAPEIS_AGENDAMENTOS
@@ -416,25 +444,6 @@ class AgendamentoAdmin(
     @admin.display(description=_("min"), ordering="duracao_minutos")
     def duracao(self, obj):
         return obj.duracao_minutos
-
-    def get_changelist_instance(self, request):
-        """The changelist; a date drill-down outside the clinic's calendar is a bad lookup.
-
-        Django builds the drill-down's range with date arithmetic that
-        overflows at year 9999 (OverflowError, a 500): a year outside
-        ANO_MINIMO-ANO_MAXIMO, or a month or day that is not a number, raises
-        ``IncorrectLookupParameters``, which the admin answers with its own
-        redirect to ``?e=1``.
-        """
-        for parte, (menor, maior) in {
-            "year": (ANO_MINIMO, ANO_MAXIMO),
-            "month": (1, 12),
-            "day": (1, 31),
-        }.items():
-            valor = request.GET.get(f"{self.date_hierarchy}__{parte}")
-            if valor is not None and not (valor.isdigit() and menor <= int(valor) <= maior):
-                raise IncorrectLookupParameters(f"{parte} out of range")
-        return super().get_changelist_instance(request)
 
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.active:

@@ -6,13 +6,14 @@ the gestor adds, changes and deletes; recepcao and dentista only view.
 ``VisivelPorPapelMixin`` shows each role the rows the selectors give it (a
 dentist: their own plan, absences and extra days; the clinic's closures
 are everyone's). The rows are plain data checked by the models' ``clean()``
-(overlaps, date order, years), which the admin's forms run.
+(overlaps, date order, years), which the admin's forms run. A date
+drill-down outside 1900-2100 is a bad lookup (``DrillDownNoCalendarioMixin``).
 """
 
 from django.contrib import admin
 from django.utils.translation import gettext_lazy as _
 
-from apps.clinic.admin import RegrasDaApiMixin, VisivelPorPapelMixin
+from apps.clinic.admin import DrillDownNoCalendarioMixin, RegrasDaApiMixin, VisivelPorPapelMixin
 
 from .models import Ausencia, DiaExtra, Fechamento, Jornada
 from .permissions import PAPEIS_EXPEDIENTE
@@ -27,7 +28,9 @@ from .selectors import (
 POR_DENTISTA = ("dentista", admin.RelatedOnlyFieldListFilter)
 
 
-class ExpedienteAdmin(VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin):
+class ExpedienteAdmin(
+    DrillDownNoCalendarioMixin, VisivelPorPapelMixin, RegrasDaApiMixin, admin.ModelAdmin
+):
     regras = PAPEIS_EXPEDIENTE
     list_per_page = 50
 
