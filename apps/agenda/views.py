@@ -224,7 +224,8 @@ def acao(request, pk: int, nome: str):
     if nome == "cancelar":
         formulario = MotivoForm(request.POST)
         if not formulario.is_valid():
-            messages.error(request, _("Informe o motivo do cancelamento."))
+            # The field's own words: empty, too long (over 500) or with a NUL.
+            messages.error(request, " ".join(formulario.errors["motivo"]))
             return HttpResponseRedirect(destino)
         extra["motivo"] = formulario.cleaned_data["motivo"]
     hora = formats.time_format(timezone.localtime(agendamento.data_hora), "H:i")

@@ -273,6 +273,24 @@ def test_cancel_needs_a_reason(clinica, como):
     assert clinica.b_amanha.historico.last().motivo == "viagem"
 
 
+@pytest.mark.parametrize(
+    ("motivo", "mensagem"),
+    [
+        ("a" * 10_000, "Certifique-se de que o valor tenha no máximo 500 caracteres"),
+        ("ab\x00cd", "Caracteres nulos não são permitidos."),
+    ],
+)
+def test_a_reason_too_long_or_with_a_nul_is_refused_saying_why(clinica, como, motivo, mensagem):
+    # Both were answered "Informe o motivo do cancelamento." to a user who had typed one.
+    resposta = como(clinica.recepcao).post(
+        f"/agenda/agendamentos/{clinica.b_amanha.pk}/cancelar/", {"motivo": motivo}
+    )
+    (texto,) = _mensagens(resposta)
+    assert texto.startswith(mensagem), texto
+    clinica.b_amanha.refresh_from_db()
+    assert clinica.b_amanha.status == Agendamento.Status.AGENDADO
+
+
 def test_a_no_show_before_the_start_is_refused_with_the_services_words(clinica, como):
     resposta = como(clinica.recepcao).post(f"/agenda/agendamentos/{clinica.a_amanha.pk}/faltou/")
     assert "Só é possível marcar falta depois do início" in _mensagens(resposta)[0]
