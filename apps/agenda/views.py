@@ -95,7 +95,12 @@ def _data(texto: str | None) -> date:
 
 
 def _inteiro(texto: str | None) -> int | None:
-    return int(texto) if texto and texto.isdigit() and len(texto) < 10 else None
+    """A non-negative int from ASCII digits (under 10 of them), else None.
+
+    ``isascii()`` too: ``"²".isdigit()`` is True and ``int("²")`` raises.
+    """
+    ok = texto and texto.isascii() and texto.isdigit() and len(texto) < 10
+    return int(texto) if ok else None
 
 
 def _contexto_admin(request, titulo: str) -> dict:

@@ -72,7 +72,9 @@ class DrillDownNoCalendarioMixin:
                 "day": (1, 31),
             }.items():
                 valor = request.GET.get(f"{self.date_hierarchy}__{parte}")
-                if valor is not None and not (valor.isdigit() and menor <= int(valor) <= maior):
+                # isascii(): "²".isdigit() is True and int("²") raises ValueError.
+                numero = valor is not None and valor.isascii() and valor.isdigit()
+                if valor is not None and not (numero and menor <= int(valor) <= maior):
                     raise IncorrectLookupParameters(f"{parte} out of range")
         return super().get_changelist_instance(request)
 

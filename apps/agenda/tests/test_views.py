@@ -84,6 +84,28 @@ def test_a_date_outside_the_clinics_years_falls_back_to_today(clinica, como, dia
     assert resposta.context["dia"] == HOJE
 
 
+@pytest.mark.parametrize("valor", ["%C2%B2", "%E2%91%A0", "%F0%9D%9F%99"])  # ², ①, 𝟙
+def test_a_unicode_digit_in_a_number_parameter_is_ignored_not_a_500(clinica, como, valor):
+    # str.isdigit() is True for "²", and int("²") raised ValueError.
+    cliente = como(clinica.recepcao)
+    for url in (
+        f"/agenda/?dentista={valor}",
+        f"/agenda/?duracao={valor}",
+        f"/agenda/agendar/?dentista={valor}&duracao={valor}&inicio=2026-12-03T14:00",
+    ):
+        assert cliente.get(url).status_code == 200, url
+    resposta = cliente.post(
+        "/agenda/agendar/",
+        f"paciente={valor}&dentista={clinica.dentista_a.pk}&data_hora=2026-12-03T14:00"
+        "&duracao_minutos=30",
+        content_type="application/x-www-form-urlencoded",
+    )
+    # "𝟙" is a decimal digit int() reads as 1 (a valid choice); "²" and "①" are not.
+    assert resposta.status_code in {302, 400}
+    if resposta.status_code == 400:
+        assert "paciente" in resposta.context["form"].errors
+
+
 def test_the_admin_links_to_the_calendar(clinica, como):
     pagina = como(clinica.recepcao).get("/admin/").content.decode()
     assert 'id="modulo-agenda"' in pagina and 'href="/agenda/"' in pagina

@@ -13,6 +13,10 @@ CONSULTAS = [
     "/admin/clinic/agendamento/?data_hora__year=2026&data_hora__month=12&data_hora__day=99",
     "/admin/clinic/agendamento/?data_hora__year=99999999999",
     "/admin/clinic/agendamento/?data_hora__year=x",
+    # "²" passes str.isdigit() and int() refuses it (issue 12's break-it review).
+    "/admin/clinic/agendamento/?data_hora__year=%C2%B2",
+    "/admin/clinic/agendamento/?data_hora__year=2026&data_hora__month=%C2%B2",
+    "/admin/expediente/fechamento/?data_inicio__year=2026&data_inicio__day=%C2%B2",
     "/admin/clinic/agendamento/?status__exact=%00",
     "/admin/clinic/agendamento/?q=%00",
     "/admin/clinic/paciente/?nome=%00",
