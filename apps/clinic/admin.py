@@ -458,14 +458,25 @@ class AgendamentoAdmin(
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = AgendamentoForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        formulario = super().get_form(request, obj, change=change, **kwargs)
+        if not self._oferece_fora_do_expediente(request, obj):
+            # A declared field stays on a ModelForm whatever ``fields`` says: a
+            # POST with the box (crafted, it is not on this user's page) got its
+            # refusal on a field the page never shows. Without it, it is ignored.
+            formulario.base_fields.pop("fora_do_expediente", None)
+        return formulario
+
+    @staticmethod
+    def _oferece_fora_do_expediente(request, obj) -> bool:
+        """The override box: for those who may book outside hours, on an open appointment."""
+        return request.user.has_perm("clinic.agendar_fora_do_expediente") and (
+            obj is None or obj.active
+        )
 
     def get_fields(self, request, obj=None):
         """The form's fields; the override box only for those who may book outside hours."""
         campos = list(super().get_fields(request, obj))
-        if not request.user.has_perm("clinic.agendar_fora_do_expediente") or (
-            obj is not None and not obj.active
-        ):
+        if not self._oferece_fora_do_expediente(request, obj):
             campos = [c for c in campos if c != "fora_do_expediente"]
         return campos
 
