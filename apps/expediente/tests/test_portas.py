@@ -171,9 +171,14 @@ def test_the_gestor_overrides_through_the_admins_box(dentista):
             "duracao_minutos": 30,
             "observacoes": "",
             "fora_do_expediente": "on",
+            # The inlines' management forms (visit record, history), empty.
+            "atendimento-TOTAL_FORMS": 0,
+            "atendimento-INITIAL_FORMS": 0,
+            "historico-TOTAL_FORMS": 0,
+            "historico-INITIAL_FORMS": 0,
         },
     )
-    assert resposta.status_code == 302
+    assert resposta.status_code == 302, resposta.context["adminform"].form.errors
     historico = HistoricoStatus.objects.get(agendamento=Agendamento.objects.get())
     assert historico.motivo.startswith("Agendado fora do expediente: O dentista não atende")
 
