@@ -13,7 +13,11 @@ LIMITE_PACIENTES = 100
 
 
 class MotivoForm(forms.Form):
-    motivo = forms.CharField(label=_("Motivo do cancelamento"), max_length=500)
+    motivo = forms.CharField(
+        label=_("Motivo do cancelamento"),
+        max_length=500,
+        error_messages={"required": _("Informe o motivo do cancelamento.")},
+    )
 
 
 class AgendarForm(forms.Form):

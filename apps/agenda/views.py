@@ -29,6 +29,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from apps.clinic import services
+from apps.clinic.models import ANO_MAXIMO, ANO_MINIMO
 from apps.clinic.permissions import papel
 from apps.clinic.selectors import agendamentos_visiveis, pacientes_visiveis
 
@@ -78,15 +79,28 @@ def raiz(request):
 
 
 def _data(texto: str | None) -> date:
-    """``YYYY-MM-DD`` from the query string; today (local) when absent or invalid."""
+    """``YYYY-MM-DD`` from the query string; today (local) when absent, invalid or not 1900-2100.
+
+    The years are the schedule's (``ANO_MINIMO``/``ANO_MAXIMO``, as the API's
+    filters): at 9999-12-31 or 0001-01-01 the page's previous/next links and
+    the week's days overflowed ``date`` (a 500).
+    """
     try:
-        return date.fromisoformat(texto) if texto else timezone.localdate()
+        escolhido = date.fromisoformat(texto) if texto else None
     except ValueError:
+        escolhido = None
+    if escolhido is None or not ANO_MINIMO <= escolhido.year <= ANO_MAXIMO:
         return timezone.localdate()
+    return escolhido
 
 
 def _inteiro(texto: str | None) -> int | None:
-    return int(texto) if texto and texto.isdigit() and len(texto) < 10 else None
+    """A non-negative int from ASCII digits (under 10 of them), else None.
+
+    ``isascii()`` too: ``"²".isdigit()`` is True and ``int("²")`` raises.
+    """
+    ok = texto and texto.isascii() and texto.isdigit() and len(texto) < 10
+    return int(texto) if ok else None
 
 
 def _contexto_admin(request, titulo: str) -> dict:
@@ -215,7 +229,8 @@ def acao(request, pk: int, nome: str):
     if nome == "cancelar":
         formulario = MotivoForm(request.POST)
         if not formulario.is_valid():
-            messages.error(request, _("Informe o motivo do cancelamento."))
+            # The field's own words: empty, too long (over 500) or with a NUL.
+            messages.error(request, " ".join(formulario.errors["motivo"]))
             return HttpResponseRedirect(destino)
         extra["motivo"] = formulario.cleaned_data["motivo"]
     hora = formats.time_format(timezone.localtime(agendamento.data_hora), "H:i")

@@ -60,6 +60,32 @@ def _papel_pode(request, regras: dict, acao: str) -> bool:
     return papel(request.user) in regras.get(acao, regras.get("*", set()))
 
 
+class DrillDownNoCalendarioMixin:
+    """A ``date_hierarchy`` drill-down outside the clinic's calendar is a bad lookup, not a 500.
+
+    Django builds the drill-down's range with date arithmetic that
+    overflows at year 9999 (OverflowError, a 500): a year outside
+    ANO_MINIMO-ANO_MAXIMO, or a month or day that is not a number, raises
+    ``IncorrectLookupParameters``, which the admin answers with its own
+    redirect to ``?e=1``. For every admin with a ``date_hierarchy`` (the
+    schedule's and the working hours').
+    """
+
+    def get_changelist_instance(self, request):
+        if self.date_hierarchy:
+            for parte, (menor, maior) in {
+                "year": (ANO_MINIMO, ANO_MAXIMO),
+                "month": (1, 12),
+                "day": (1, 31),
+            }.items():
+                valor = request.GET.get(f"{self.date_hierarchy}__{parte}")
+                # isascii(): "²".isdigit() is True and int("²") raises ValueError.
+                numero = valor is not None and valor.isascii() and valor.isdigit()
+                if valor is not None and not (numero and menor <= int(valor) <= maior):
+                    raise IncorrectLookupParameters(f"{parte} out of range")
+        return super().get_changelist_instance(request)
+
+
 class VisivelPorPapelMixin:
     """The admin shows a staff member only the rows the API would (a dentist: their own)."""
 
@@ -371,7 +397,11 @@ CORES_SITUACAO = {
 
 @admin.register(Agendamento)
 class AgendamentoAdmin(
-    VisivelPorPapelMixin, SalvoPeloServicoMixin, RegrasDaApiMixin, admin.ModelAdmin
+    DrillDownNoCalendarioMixin,
+    VisivelPorPapelMixin,
+    SalvoPeloServicoMixin,
+    RegrasDaApiMixin,
+    admin.ModelAdmin,
 ):
     visiveis = staticmethod(agendamentos_visiveis)
     regras = PAPEIS_AGENDAMENTOS
@@ -424,25 +454,6 @@ class AgendamentoAdmin(
     def duracao(self, obj):
         return obj.duracao_minutos
 
-    def get_changelist_instance(self, request):
-        """The changelist; a date drill-down outside the clinic's calendar is a bad lookup.
-
-        Django builds the drill-down's range with date arithmetic that
-        overflows at year 9999 (OverflowError, a 500): a year outside
-        ANO_MINIMO-ANO_MAXIMO, or a month or day that is not a number, raises
-        ``IncorrectLookupParameters``, which the admin answers with its own
-        redirect to ``?e=1``.
-        """
-        for parte, (menor, maior) in {
-            "year": (ANO_MINIMO, ANO_MAXIMO),
-            "month": (1, 12),
-            "day": (1, 31),
-        }.items():
-            valor = request.GET.get(f"{self.date_hierarchy}__{parte}")
-            if valor is not None and not (valor.isdigit() and menor <= int(valor) <= maior):
-                raise IncorrectLookupParameters(f"{parte} out of range")
-        return super().get_changelist_instance(request)
-
     def get_readonly_fields(self, request, obj=None):
         if obj is not None and not obj.active:
             # Closed (concluido/faltou/cancelado): the record of what happened.
@@ -454,14 +465,25 @@ class AgendamentoAdmin(
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         kwargs["form"] = AgendamentoForm
-        return super().get_form(request, obj, change=change, **kwargs)
+        formulario = super().get_form(request, obj, change=change, **kwargs)
+        if not self._oferece_fora_do_expediente(request, obj):
+            # A declared field stays on a ModelForm whatever ``fields`` says: a
+            # POST with the box (crafted, it is not on this user's page) got its
+            # refusal on a field the page never shows. Without it, it is ignored.
+            formulario.base_fields.pop("fora_do_expediente", None)
+        return formulario
+
+    @staticmethod
+    def _oferece_fora_do_expediente(request, obj) -> bool:
+        """The override box: for those who may book outside hours, on an open appointment."""
+        return request.user.has_perm("clinic.agendar_fora_do_expediente") and (
+            obj is None or obj.active
+        )
 
     def get_fields(self, request, obj=None):
         """The form's fields; the override box only for those who may book outside hours."""
         campos = list(super().get_fields(request, obj))
-        if not request.user.has_perm("clinic.agendar_fora_do_expediente") or (
-            obj is not None and not obj.active
-        ):
+        if not self._oferece_fora_do_expediente(request, obj):
             campos = [c for c in campos if c != "fora_do_expediente"]
         return campos
 

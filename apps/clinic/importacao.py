@@ -443,7 +443,7 @@ class _LeitorNoShow:
                 yield "idade_acima_de_110"
 
         handcap = valor["Handcap"]
-        if handcap.isdigit() and int(handcap) > 1:
+        if handcap.isascii() and handcap.isdigit() and int(handcap) > 1:  # not "²"
             yield "handcap_acima_de_1"  # 0–4 in the real file though documented as 0/1
         elif handcap not in ("0", "1"):
             yield "indicador_invalido"

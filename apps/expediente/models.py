@@ -166,8 +166,11 @@ class Ausencia(models.Model):
                 {"data_fim": _("A data final deve ser igual ou posterior à inicial.")}
             )
         if (self.hora_inicio is None) != (self.hora_fim is None):
+            # On the missing hour's field: full_clean() then skips the check
+            # constraint on that field, which would say the same a second time.
+            faltando = "hora_fim" if self.hora_fim is None else "hora_inicio"
             raise ValidationError(
-                _("Informe as duas horas (a final depois da inicial) ou nenhuma.")
+                {faltando: _("Informe as duas horas (a final depois da inicial) ou nenhuma.")}
             )
         if self.hora_inicio and self.hora_fim and self.hora_fim <= self.hora_inicio:
             raise ValidationError({"hora_fim": _("A hora final deve ser depois da inicial.")})

@@ -107,7 +107,8 @@ class ResultadoDeTarefaAdmin(admin.ModelAdmin):
             parte = chave.rsplit("__", 1)[-1]
             if "__" in chave and parte in _PARTES_DE_DATA:
                 menor, maior = _PARTES_DE_DATA[parte]
-                if not (valor.isdigit() and menor <= int(valor) <= maior):
+                numero = valor.isascii() and valor.isdigit()  # "²".isdigit() is True
+                if not (numero and menor <= int(valor) <= maior):
                     raise IncorrectLookupParameters(f"{parte} out of range")
         return super().get_changelist_instance(request)
 

@@ -73,6 +73,39 @@ def test_the_calendar_shows_today_by_default(clinica, como):
     assert como(clinica.recepcao).get("/agenda/?dia=2026-13-45").context["dia"] == HOJE
 
 
+@pytest.mark.parametrize(
+    "dia", ["9999-12-31", "0001-01-01", "9999-12-27", "0001-01-02", "2101-01-01"]
+)
+@pytest.mark.parametrize("visao", ["", "semana"])
+def test_a_date_outside_the_clinics_years_falls_back_to_today(clinica, como, dia, visao):
+    # 9999-12-31's "next day" link and 0001-01-01's "previous" overflowed: a 500.
+    resposta = como(clinica.recepcao).get(f"/agenda/?dia={dia}&visao={visao}")
+    assert resposta.status_code == 200
+    assert resposta.context["dia"] == HOJE
+
+
+@pytest.mark.parametrize("valor", ["%C2%B2", "%E2%91%A0", "%F0%9D%9F%99"])  # ², ①, 𝟙
+def test_a_unicode_digit_in_a_number_parameter_is_ignored_not_a_500(clinica, como, valor):
+    # str.isdigit() is True for "²", and int("²") raised ValueError.
+    cliente = como(clinica.recepcao)
+    for url in (
+        f"/agenda/?dentista={valor}",
+        f"/agenda/?duracao={valor}",
+        f"/agenda/agendar/?dentista={valor}&duracao={valor}&inicio=2026-12-03T14:00",
+    ):
+        assert cliente.get(url).status_code == 200, url
+    resposta = cliente.post(
+        "/agenda/agendar/",
+        f"paciente={valor}&dentista={clinica.dentista_a.pk}&data_hora=2026-12-03T14:00"
+        "&duracao_minutos=30",
+        content_type="application/x-www-form-urlencoded",
+    )
+    # "𝟙" is a decimal digit int() reads as 1 (a valid choice); "²" and "①" are not.
+    assert resposta.status_code in {302, 400}
+    if resposta.status_code == 400:
+        assert "paciente" in resposta.context["form"].errors
+
+
 def test_the_admin_links_to_the_calendar(clinica, como):
     pagina = como(clinica.recepcao).get("/admin/").content.decode()
     assert 'id="modulo-agenda"' in pagina and 'href="/agenda/"' in pagina
@@ -260,6 +293,24 @@ def test_cancel_needs_a_reason(clinica, como):
     clinica.b_amanha.refresh_from_db()
     assert clinica.b_amanha.status == Agendamento.Status.CANCELADO
     assert clinica.b_amanha.historico.last().motivo == "viagem"
+
+
+@pytest.mark.parametrize(
+    ("motivo", "mensagem"),
+    [
+        ("a" * 10_000, "Certifique-se de que o valor tenha no máximo 500 caracteres"),
+        ("ab\x00cd", "Caracteres nulos não são permitidos."),
+    ],
+)
+def test_a_reason_too_long_or_with_a_nul_is_refused_saying_why(clinica, como, motivo, mensagem):
+    # Both were answered "Informe o motivo do cancelamento." to a user who had typed one.
+    resposta = como(clinica.recepcao).post(
+        f"/agenda/agendamentos/{clinica.b_amanha.pk}/cancelar/", {"motivo": motivo}
+    )
+    (texto,) = _mensagens(resposta)
+    assert texto.startswith(mensagem), texto
+    clinica.b_amanha.refresh_from_db()
+    assert clinica.b_amanha.status == Agendamento.Status.AGENDADO
 
 
 def test_a_no_show_before_the_start_is_refused_with_the_services_words(clinica, como):

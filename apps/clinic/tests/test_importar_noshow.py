@@ -362,3 +362,18 @@ def test_a_row_with_a_wrong_number_of_fields_is_rejected_and_the_rest_imported(t
 
     assert [(r.linha, r.coluna) for r in resultado.rejeicoes] == [(2, "*")]
     assert list(Agendamento.objects.values_list("id_externo", flat=True)) == ["900002"]
+
+
+def test_a_unicode_digit_in_handcap_is_an_invalid_indicator_not_a_crash(tmp_path):
+    # "²".isdigit() is True and int("²") raised ValueError: the whole import stopped.
+    arquivo = tmp_path / "sobrescrito.csv"
+    arquivo.write_text(
+        CABECALHO + "11,900001,F,2016-04-29T10:00:00Z,2016-04-29T00:00:00Z,30,CENTRO,"
+        "0,0,0,0,²,0,No\n",
+        encoding="utf-8",
+    )
+
+    resultado = importar_noshow(arquivo, now=AGORA)
+
+    assert resultado.avisos == {"indicador_invalido": 1}
+    assert Agendamento.objects.filter(id_externo="900001").exists()

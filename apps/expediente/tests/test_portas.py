@@ -132,6 +132,57 @@ def test_the_admin_form_shows_the_refusal(dentista):
     assert not Agendamento.objects.exists()
 
 
+def test_the_override_box_posted_by_someone_without_it_is_ignored_and_the_refusal_shown(dentista):
+    # The box is not on the receptionist's form, but the form class declared it:
+    # a crafted POST with it got its refusal on a field the page never shows
+    # ("Por favor corrija o erro abaixo." and no error).
+    navegador = Client()
+    navegador.force_login(_usuario("recepcao", is_staff=True))
+    resposta = navegador.post(
+        "/admin/clinic/agendamento/add/",
+        {
+            "paciente": PacienteFactory().pk,
+            "dentista": dentista.pk,
+            "data_hora_0": "25/12/2026",
+            "data_hora_1": "09:00",
+            "duracao_minutos": 30,
+            "observacoes": "",
+            "fora_do_expediente": "on",
+        },
+    )
+    assert resposta.status_code == 200
+    assert "fora_do_expediente" not in resposta.context["adminform"].form.fields
+    assert "feriado nacional: Natal" in resposta.content.decode()
+    assert not Agendamento.objects.exists()
+
+
+def test_the_gestor_overrides_through_the_admins_box(dentista):
+    navegador = Client()
+    navegador.force_login(_usuario("gestor", is_staff=True))
+    url = "/admin/clinic/agendamento/add/"
+    assert 'name="fora_do_expediente"' in navegador.get(url).content.decode()
+    resposta = navegador.post(
+        url,
+        {
+            "paciente": PacienteFactory().pk,
+            "dentista": dentista.pk,
+            "data_hora_0": "25/12/2026",
+            "data_hora_1": "09:00",
+            "duracao_minutos": 30,
+            "observacoes": "",
+            "fora_do_expediente": "on",
+            # The inlines' management forms (visit record, history), empty.
+            "atendimento-TOTAL_FORMS": 0,
+            "atendimento-INITIAL_FORMS": 0,
+            "historico-TOTAL_FORMS": 0,
+            "historico-INITIAL_FORMS": 0,
+        },
+    )
+    assert resposta.status_code == 302, resposta.context["adminform"].form.errors
+    historico = HistoricoStatus.objects.get(agendamento=Agendamento.objects.get())
+    assert historico.motivo.startswith("Agendado fora do expediente: O dentista não atende")
+
+
 def test_the_no_show_import_placeholder_times_are_outside_the_rule(dentista):
     # The import has no times: its appointments carry horario_estimado (00:00 of the day).
     no_natal = AgendamentoFactory.build(

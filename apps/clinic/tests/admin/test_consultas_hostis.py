@@ -13,11 +13,21 @@ CONSULTAS = [
     "/admin/clinic/agendamento/?data_hora__year=2026&data_hora__month=12&data_hora__day=99",
     "/admin/clinic/agendamento/?data_hora__year=99999999999",
     "/admin/clinic/agendamento/?data_hora__year=x",
+    # "²" passes str.isdigit() and int() refuses it (issue 12's break-it review).
+    "/admin/clinic/agendamento/?data_hora__year=%C2%B2",
+    "/admin/clinic/agendamento/?data_hora__year=2026&data_hora__month=%C2%B2",
+    "/admin/expediente/fechamento/?data_inicio__year=2026&data_inicio__day=%C2%B2",
     "/admin/clinic/agendamento/?status__exact=%00",
     "/admin/clinic/agendamento/?q=%00",
     "/admin/clinic/paciente/?nome=%00",
     "/admin/clinic/paciente/?cpf__startswith=%00",
     "/admin/autocomplete/?app_label=clinic&model_name=agendamento&field_name=paciente&term=%00",
+    # The working hours' drill-downs (issue 12's break-it review: the same overflow).
+    "/admin/expediente/ausencia/?data_inicio__year=9999&data_inicio__month=12",
+    "/admin/expediente/ausencia/?data_inicio__year=99999999999",
+    "/admin/expediente/fechamento/?data_inicio__year=9999&data_inicio__month=12&data_inicio__day=31",
+    "/admin/expediente/diaextra/?data__year=9999&data__month=12&data__day=31",
+    "/admin/expediente/diaextra/?data__year=2026&data__month=13",
 ]
 
 
@@ -37,4 +47,6 @@ def test_a_valid_drill_down_still_works(clinica, como):
     resposta = como(clinica.recepcao).get(
         "/admin/clinic/agendamento/?data_hora__year=2026&data_hora__month=12&data_hora__day=2"
     )
+    assert resposta.status_code == 200
+    resposta = como(clinica.recepcao).get("/admin/expediente/fechamento/?data_inicio__year=2026")
     assert resposta.status_code == 200

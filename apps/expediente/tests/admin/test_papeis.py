@@ -4,6 +4,7 @@ from datetime import date, time
 
 import pytest
 from django.contrib.auth.models import Group
+from django.db import connection
 
 from apps.clinic.tests.admin.apoio import texto
 from apps.expediente.models import Ausencia, DiaExtra, Fechamento, Jornada
@@ -164,3 +165,35 @@ def test_a_groups_own_choice_is_kept(db):
     permissoes_garantir()
     assert not dentista.permissions.filter(codename="view_fechamento").exists()
     assert dentista.permissions.filter(codename="view_jornada").exists()
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql", reason="the exclusion constraint exists on PostgreSQL only"
+)
+def test_a_concurrent_overlapping_save_is_a_message_not_a_500(clinica, como, horas, monkeypatch):
+    # Two tabs: both forms pass clean() (no overlap yet); the other tab's row
+    # commits between this form's clean() and its INSERT, and PostgreSQL's
+    # jornada_sem_sobreposicao refuses the second. It was an IntegrityError, a 500.
+    from apps.expediente.admin import JornadaAdmin
+
+    original = JornadaAdmin.save_model
+
+    def outra_aba_salvou_antes(self, request, obj, form, change):
+        Jornada.objects.create(
+            dentista=clinica.dentista_a, dia_semana=1, inicio=time(9), fim=time(10)
+        )
+        return original(self, request, obj, form, change)
+
+    monkeypatch.setattr(JornadaAdmin, "save_model", outra_aba_salvou_antes)
+    gestor = como(clinica.gestor)
+    resposta = gestor.post(
+        _url("jornada", acao="add"),
+        {"dentista": clinica.dentista_a.pk, "dia_semana": 1, "inicio": "08:00", "fim": "12:00"},
+    )
+
+    assert resposta.status_code == 302
+    assert resposta["Location"] == _url("jornada", acao="add")
+    pagina = texto(gestor.get(resposta["Location"]))
+    assert "Este intervalo se sobrepõe a outro do mesmo dia da semana." in pagina
+    # Nothing of the refused save stays (the other tab's row is rolled back with it here).
+    assert not Jornada.objects.filter(dentista=clinica.dentista_a, dia_semana=1).exists()
