@@ -20,7 +20,9 @@ import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
+import holidays
 import pytest
+from django.conf import settings
 
 from .support import BIN, Proc, manage, porta_livre, process_env, wait_until
 from .test_falhas import RedisProprio
@@ -190,7 +192,15 @@ def test_no_log_line_of_web_worker_or_beat_holds_a_patients_data(stack):
 
     # Book, confirm, reschedule, cancel (with a reason), then a transition that
     # is refused (409) with free text in the body.
-    amanha = (datetime.now(UTC) + timedelta(days=30)).date().isoformat()
+    # A working day of the demo dentist's plan (Monday to Friday, not a holiday):
+    # this test keeps the machine's clock, so the date is whatever a month from now is.
+    dia = (datetime.now(UTC) + timedelta(days=30)).date()
+    fechados = holidays.country_holidays(
+        "BR", subdiv=settings.CLINICA_UF or None, years=[dia.year, dia.year + 1]
+    )
+    while dia.weekday() >= 5 or dia in fechados:
+        dia += timedelta(days=1)
+    amanha = dia.isoformat()
     _, a = recepcao.pedir(
         "POST",
         "/api/agendamentos/",
@@ -267,6 +277,7 @@ def test_no_log_line_of_web_worker_or_beat_holds_a_patients_data(stack):
             "data_hora": (agora - timedelta(hours=3)).isoformat(),
             "duracao_minutos": 30,
             "observacoes": OBSERVACOES,
+            "fora_do_expediente": True,  # the hour is the clock's, not the plan's
         },
         esperado=201,
     )
@@ -280,6 +291,7 @@ def test_no_log_line_of_web_worker_or_beat_holds_a_patients_data(stack):
             "data_hora": (agora - timedelta(minutes=5) + timedelta(seconds=3)).isoformat(),
             "duracao_minutos": 5,
             "observacoes": OBSERVACOES + " (varredura)",
+            "fora_do_expediente": True,  # the hour is the clock's, not the plan's
         },
         esperado=201,
     )

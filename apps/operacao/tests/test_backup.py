@@ -68,6 +68,7 @@ services.agendamento_cancelar(
 faltou = services.agendamento_criar(
     paciente=Paciente.objects.first(), dentista=alvo.dentista,
     data_hora=agora - timedelta(hours=9), permitir_retroativo=True,
+    permitir_fora_do_expediente=True,  # the demo dentist's plan; the hour is the clock's
 )
 services.agendamento_marcar_falta(faltou, usuario=gestor, now=agora)
 print(json.dumps({"alvo": alvo.pk}))
