@@ -2,16 +2,20 @@
 
 Marked ``celery_real`` like apps/lembretes/tests/test_navegador.py: chromium
 reads the machine's clock, which time-machine cannot move, so these tests
-keep the real clock and build their data from ``timezone.now()`` read once
-at the start ("tomorrow" is tomorrow's date, a working day for both
-dentists whatever its weekday, holidays included: see conftest). The
+keep the real date, with the server's clock held at 10:00 of it (the
+``clinica`` fixture), and build their data from that instant ("tomorrow" is
+tomorrow's date, a working day for both dentists whatever its weekday,
+holidays included: see conftest). The
 receptionist's test runs with JavaScript off: nothing on the pages needs it.
 Screenshots: artefatos/agenda-*.png.
 """
 
 from __future__ import annotations
 
+from datetime import datetime, time
+
 import pytest
+import time_machine
 from django.utils import timezone
 from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
@@ -52,10 +56,16 @@ def abrir():
 
 @pytest.fixture
 def clinica(transactional_db):
-    agora = timezone.now()
-    c = montar_clinica(agora, senha=SENHA)
-    c.agora = agora
-    return c
+    # The server (the live_server thread, in this process) at 10:00 of today's
+    # date: a test started at 23:59 must not see "today" turn into tomorrow
+    # between its data and its pages. Chromium keeps the machine's clock, which
+    # only judges the cookies' expiry (hours, not weeks, from the server's time).
+    hoje = timezone.localdate()
+    agora = timezone.make_aware(datetime.combine(hoje, time(10)))
+    with time_machine.travel(agora, tick=True):
+        c = montar_clinica(agora, senha=SENHA)
+        c.agora = agora
+        yield c
 
 
 def _entrar(driver, live_server, usuario, *, espera="#agenda"):
